@@ -1,0 +1,13 @@
+"""Errors that the command line reports as one clear line instead of a traceback."""
+
+
+class SkipRecError(Exception):
+    """Base class: a problem with the user's input, reported without a traceback."""
+
+
+class DataError(SkipRecError):
+    """Bad input data; the message names the file and, where known, the line."""
+
+
+class ConfigError(SkipRecError):
+    """An invalid setting; the message names the flag or field."""
