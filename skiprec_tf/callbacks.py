@@ -1,0 +1,86 @@
+"""Keras callbacks of a run: resumable checkpoints, best-by-validation checkpoint, TensorBoard."""
+
+import os
+
+import keras
+import tensorflow as tf
+from absl import logging
+
+BEST_METRIC = "val_mrr_at_5"
+
+
+class TrainingState(keras.callbacks.Callback):
+    """Checkpoints everything a resumed run needs, and the best model by validation MRR@5.
+
+    `<run_dir>/checkpoints/last` holds the model, the optimizer, the number of finished epochs
+    and the best validation score, written after every epoch; `<run_dir>/checkpoints/best`
+    holds the model of the best epoch. TensorFlow writes the checkpoint files first and the
+    `checkpoint` index last, atomically, so an interrupted write never replaces a good one.
+    """
+
+    def __init__(self, run_dir: str, model: keras.Model, optimizer: keras.optimizers.Optimizer):
+        super().__init__()
+        self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
+        self.best_score = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_score")
+        last = tf.train.Checkpoint(
+            model=model, optimizer=optimizer, epoch=self.epoch, best_score=self.best_score
+        )
+        self.last = tf.train.CheckpointManager(last, os.path.join(run_dir, "checkpoints", "last"), 1)
+        self.best = tf.train.CheckpointManager(
+            tf.train.Checkpoint(model=model), os.path.join(run_dir, "checkpoints", "best"), 1
+        )
+
+    def restore_last(self) -> int:
+        """Restores the latest checkpoint, if any; returns the number of finished epochs."""
+        if self.last.latest_checkpoint is None:
+            return 0
+        self.last.checkpoint.restore(self.last.latest_checkpoint).assert_existing_objects_matched()
+        logging.info("Resumed from %s after epoch %d", self.last.latest_checkpoint, int(self.epoch))
+        return int(self.epoch)
+
+    def restore_best(self) -> None:
+        """Loads the weights of the best validation epoch into the model."""
+        path = self.best.latest_checkpoint or self.last.latest_checkpoint
+        if path is None:
+            raise FileNotFoundError("no checkpoint to restore")
+        self.best.checkpoint.restore(path).expect_partial()
+        logging.info("Restored the best model from %s", path)
+
+    def on_epoch_end(self, epoch, logs=None):
+        score = float(logs[BEST_METRIC])
+        if score > float(self.best_score):
+            self.best_score.assign(score)
+            self.best.save(checkpoint_number=epoch + 1)
+            logging.info("New best %s %.5f after epoch %d", BEST_METRIC, score, epoch + 1)
+        self.epoch.assign(epoch + 1)
+        self.last.save(checkpoint_number=epoch + 1)
+
+
+class TensorBoardLogger(keras.callbacks.Callback):
+    """Writes `train/loss` every `every_steps` steps, and per epoch `train/epoch_loss`,
+    `train/learning_rate` and `valid/<metric>`, all at the optimizer's step."""
+
+    def __init__(self, log_dir: str, every_steps: int = 10):
+        super().__init__()
+        self.writer = tf.summary.create_file_writer(log_dir)
+        self.every_steps = every_steps
+
+    def _step(self) -> int:
+        return int(self.model.optimizer.iterations)
+
+    def on_train_batch_end(self, batch, logs=None):
+        step = self._step()
+        if step % self.every_steps == 0:
+            with self.writer.as_default():
+                tf.summary.scalar("train/loss", float(logs["loss"]), step=step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        step = self._step()
+        with self.writer.as_default():
+            tf.summary.scalar("train/epoch_loss", float(logs["loss"]), step=step)
+            learning_rate = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
+            tf.summary.scalar("train/learning_rate", learning_rate, step=step)
+            for name, value in logs.items():
+                if name.startswith("val_"):
+                    tf.summary.scalar(f"valid/{name[4:]}", float(value), step=step)
+        self.writer.flush()

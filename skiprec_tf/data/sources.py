@@ -1,0 +1,41 @@
+"""From a `DataConfig` to a `SequenceData`: the embedded synthetic log or a data file."""
+
+from skiprec_tf.config import DataConfig
+from skiprec_tf.data import synthetic
+from skiprec_tf.data.loading import load_sequence_data
+from skiprec_tf.data.preprocess import SequenceData, build_sequence_data
+from skiprec_tf.errors import DataError
+
+
+def load_data(config: DataConfig) -> SequenceData:
+    """Reads (or generates), filters, cuts and splits the interactions of `config`."""
+    options = dict(
+        min_user_items=config.min_user_items,
+        min_item_users=config.min_item_users,
+        seq_len=config.seq_len,
+        cut=config.cut,
+        fractions=config.fractions,
+        seed=config.seed,
+    )
+    if config.format == "synthetic":
+        interactions, _ = synthetic_interactions(config)
+        data = build_sequence_data(interactions, **options)
+    else:
+        data = load_sequence_data(config.path, config.format, cache_dir=config.cache_dir, **options)
+    for split in ("train", "valid", "test"):
+        if not len(getattr(data, split)):
+            raise DataError(
+                f"{config.path or config.name}: the {split} split is empty "
+                f"({data.num_sequences} sequences, split {config.fractions})"
+            )
+    return data
+
+
+def synthetic_interactions(config: DataConfig):
+    """The synthetic log of `config` and the kind (`synthetic.EASY`/`HARD`) of every user."""
+    return synthetic.generate_interactions(
+        num_users=config.synthetic_users,
+        num_items=config.synthetic_items,
+        seq_len=config.seq_len,
+        seed=config.seed,
+    )

@@ -1,0 +1,133 @@
+"""Trains and evaluates a next-item recommender from flags or a flagfile.
+
+Example:
+  python -m skiprec_tf.main --flagfile=flags/mlsmall_plus.cfg --data_path=../shared/data/ml-latest-small/ratings.csv
+  tensorboard --logdir=runs
+"""
+
+import logging as logging_module
+import os
+import sys
+import time
+
+from absl import app, flags, logging
+
+from skiprec_tf.config import CUTS, DATA_FORMATS, SOFTMAXES, DataConfig, ModelConfig, RunConfig, TrainConfig
+from skiprec_tf.errors import SkipRecError
+
+# Run
+flags.DEFINE_string("run_dir", "", "Run directory; default runs/<data_name>_<model>_<time>.")
+flags.DEFINE_bool("resume", False, "Continue the run in --run_dir from its latest checkpoint.")
+# Data
+flags.DEFINE_string("data_name", "synthetic", "Name of the data set in tables and run directories.")
+flags.DEFINE_enum("data_format", "synthetic", DATA_FORMATS, "Format of --data_path.")
+flags.DEFINE_string("data_path", "", "Interaction file (not needed for the synthetic data).")
+flags.DEFINE_integer("min_user_items", 10, "Remove users with fewer items.")
+flags.DEFINE_integer("min_item_users", 5, "Remove items with fewer users.")
+flags.DEFINE_integer("seq_len", 20, "t: length of every sequence.")
+flags.DEFINE_enum("cut", "subsequences", CUTS, "Sub-sequences of length t, or the latest t items per user.")
+flags.DEFINE_list("split", ["0.8", "0.05", "0.15"], "Train, validation and test fractions of the sequences.")
+flags.DEFINE_integer("split_seed", 0, "Seed of the sequence split and of the synthetic generator.")
+flags.DEFINE_string(
+    "cache_dir",
+    os.path.join(os.path.expanduser("~"), ".cache", "skiprec_tf"),
+    "Cache of preprocessed data sets; empty disables it.",
+)
+flags.DEFINE_integer("synthetic_users", 4000, "Users of the synthetic data set.")
+flags.DEFINE_integer("synthetic_items", 400, "Items of the synthetic data set.")
+# Model
+flags.DEFINE_enum("model", "nextitnet_plus", ["nextitnet_plus"], "The model to train.")
+flags.DEFINE_integer("embedding_dim", 256, "d: item embedding and channel size.")
+flags.DEFINE_integer("num_blocks", 32, "N: residual blocks of the backbone.")
+flags.DEFINE_list("block_dilations", ["1", "4"], "Dilation r of consecutive blocks (convs use r, 2r), repeated to N.")
+flags.DEFINE_integer("kernel_size", 3, "Width of the causal convolutions.")
+flags.DEFINE_bool("rezero", True, "NextItNet+ (lambda initialised to 0); false gives NextItNet (lambda = 1).")
+flags.DEFINE_enum("softmax", "full", SOFTMAXES, "Full softmax, or sampled softmax for large catalogues.")
+flags.DEFINE_integer("num_sampled", 1000, "Negatives of the sampled softmax.")
+# Training
+flags.DEFINE_integer("batch_size", 256, "Sequences per training step.")
+flags.DEFINE_integer("eval_batch_size", 512, "Sequences per evaluation step.")
+flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
+flags.DEFINE_integer("epochs", 20, "Training epochs.")
+flags.DEFINE_integer("seed", 0, "Seed of initialisation and data order.")
+flags.DEFINE_bool("jit_compile", False, "Compile the train and test steps with XLA.")
+
+FLAGS = flags.FLAGS
+
+
+def config_from_flags() -> RunConfig:
+    """The frozen `RunConfig` of the parsed flags (raises `ConfigError` naming a bad flag)."""
+    data = DataConfig(
+        name=FLAGS.data_name,
+        format=FLAGS.data_format,
+        path=FLAGS.data_path,
+        min_user_items=FLAGS.min_user_items,
+        min_item_users=FLAGS.min_item_users,
+        seq_len=FLAGS.seq_len,
+        cut=FLAGS.cut,
+        fractions=_floats("split", FLAGS.split),
+        seed=FLAGS.split_seed,
+        cache_dir=FLAGS.cache_dir or None,
+        synthetic_users=FLAGS.synthetic_users,
+        synthetic_items=FLAGS.synthetic_items,
+    )
+    model = ModelConfig(
+        embedding_dim=FLAGS.embedding_dim,
+        num_blocks=FLAGS.num_blocks,
+        block_dilations=tuple(int(r) for r in _floats("block_dilations", FLAGS.block_dilations)),
+        kernel_size=FLAGS.kernel_size,
+        rezero=FLAGS.rezero,
+        softmax=FLAGS.softmax,
+        num_sampled=FLAGS.num_sampled,
+    )
+    train = TrainConfig(
+        batch_size=FLAGS.batch_size,
+        eval_batch_size=FLAGS.eval_batch_size,
+        learning_rate=FLAGS.learning_rate,
+        epochs=FLAGS.epochs,
+        seed=FLAGS.seed,
+        jit_compile=FLAGS.jit_compile,
+    )
+    run_dir = FLAGS.run_dir or os.path.join(
+        "runs", f"{FLAGS.data_name}_{FLAGS.model}_{time.strftime('%Y%m%d-%H%M%S')}"
+    )
+    return RunConfig(data=data, model=model, train=train, run_dir=run_dir, resume=FLAGS.resume)
+
+
+def _floats(flag: str, values) -> tuple:
+    from skiprec_tf.errors import ConfigError
+
+    try:
+        return tuple(float(v) for v in values)
+    except ValueError:
+        raise ConfigError(f"--{flag}={','.join(values)} is not a list of numbers") from None
+
+
+def run(config: RunConfig) -> dict:
+    # Imported here so that `--help` and flag errors do not wait for TensorFlow.
+    from skiprec_tf.data.sources import load_data
+    from skiprec_tf.trainer import train_and_evaluate
+
+    data = load_data(config.data)
+    return train_and_evaluate(config, data)
+
+
+def main(argv):
+    # TensorFlow's own INFO lines (e.g. on every checkpoint write) drown the epoch lines.
+    logging_module.getLogger("tensorflow").setLevel(logging_module.WARNING)
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    try:
+        config = config_from_flags()
+        os.makedirs(config.run_dir, exist_ok=True)
+        with open(os.path.join(config.run_dir, "flags.cfg"), "w") as f:
+            f.write(FLAGS.flags_into_string())
+        run(config)
+    except SkipRecError as error:
+        logging.error("%s", error)
+        print(f"error: {error}", file=sys.stderr)
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    app.run(main)

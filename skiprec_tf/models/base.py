@@ -1,0 +1,98 @@
+"""Training (Eq. 3-4) and full-ranking evaluation shared by every next-item model."""
+
+import keras
+import tensorflow as tf
+
+from skiprec_tf.metrics import RankingMetrics
+
+
+class SequentialRecommender(keras.Model):
+    """A next-item model: item embedding -> `encode` -> softmax over all items (Eq. 3).
+
+    Subclasses implement `encode(inputs, training) -> [batch, seq_len, d]`. Training is
+    autoregressive (Eq. 4): every position predicts the next item, with the full softmax or
+    a sampled softmax; positions whose input or target is padding add nothing to the loss.
+    Evaluation ranks the true last item against all items (item 0, padding, excluded).
+
+    Args:
+      num_items: V, items are 1..V and 0 is padding.
+      embedding_dim: d.
+      softmax: "full" or "sampled" (for very large catalogues).
+      num_sampled: negatives of the sampled softmax.
+    """
+
+    def __init__(
+        self,
+        num_items: int,
+        embedding_dim: int,
+        softmax: str = "full",
+        num_sampled: int = 1000,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if softmax not in ("full", "sampled"):
+            raise ValueError(f"softmax must be 'full' or 'sampled', got {softmax!r}")
+        self.num_items = num_items
+        self.embedding_dim = embedding_dim
+        self.softmax = softmax
+        self.num_sampled = min(num_sampled, num_items)
+        self.item_embedding = keras.layers.Embedding(num_items + 1, embedding_dim, name="item_embedding")
+        self.output_layer = keras.layers.Dense(num_items + 1, name="output_layer")  # W, b of Eq. 3
+        self.loss_tracker = keras.metrics.Mean(name="loss")
+        self.ranking = RankingMetrics()
+
+    def encode(self, inputs, training=False):
+        """Hidden states `[batch, seq_len, d]` of item id sequences `[batch, seq_len]`."""
+        raise NotImplementedError
+
+    def call(self, inputs, training=False):
+        """Scores `[batch, num_items + 1]` of every item as the next one after each sequence."""
+        return self.output_layer(self.encode(inputs, training=training)[:, -1])
+
+    def next_item_loss(self, hidden, inputs, targets):
+        """Mean cross-entropy of Eq. 4 over positions with a real input and a real target."""
+        weights = tf.cast((inputs != 0) & (targets != 0), tf.float32)
+        if self.softmax == "sampled":
+            flat_hidden = tf.reshape(hidden, [-1, self.embedding_dim])
+            losses = tf.nn.sampled_softmax_loss(
+                weights=tf.transpose(self.output_layer.kernel),
+                biases=self.output_layer.bias,
+                labels=tf.reshape(tf.cast(targets, tf.int64), [-1, 1]),
+                inputs=flat_hidden,
+                num_sampled=self.num_sampled,
+                num_classes=self.num_items + 1,
+            )
+            losses = tf.reshape(losses, tf.shape(targets))
+        else:
+            losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
+                labels=targets, logits=self.output_layer(hidden)
+            )
+        return tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+
+    def train_step(self, data):
+        inputs, targets = data
+        with tf.GradientTape() as tape:
+            loss = self.next_item_loss(self.encode(inputs, training=True), inputs, targets)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        self.loss_tracker.update_state(loss)
+        return {"loss": self.loss_tracker.result()}
+
+    def test_step(self, data):
+        inputs, targets = data
+        scores = self(inputs, training=False)
+        # Column 0 is padding, never a candidate: rank among items 1..V.
+        self.ranking.update(scores[:, 1:], targets[:, -1] - 1)
+        return self.ranking.results()
+
+    @property
+    def metrics(self):
+        return [self.loss_tracker, *self.ranking.trackers]
+
+    def get_config(self):
+        return {
+            "num_items": self.num_items,
+            "embedding_dim": self.embedding_dim,
+            "softmax": self.softmax,
+            "num_sampled": self.num_sampled,
+        }

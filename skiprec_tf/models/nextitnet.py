@@ -1,0 +1,72 @@
+"""NextItNet+: item embedding, N causal dilated residual blocks, softmax (paper section 3.3)."""
+
+from typing import Sequence
+
+from skiprec_tf.layers import NextItNetBlock
+from skiprec_tf.models.base import SequentialRecommender
+
+
+class NextItNetPlus(SequentialRecommender):
+    """The backbone of SkipRec: E_0 = embedding(x), E_l = block_l(E_{l-1}) (Eq. 1-2), then Eq. 3.
+
+    Args:
+      num_items: V.
+      embedding_dim: d.
+      dilations: the dilation r of each block (a block's convolutions use r and 2r); its
+        length is the number of blocks N.
+      kernel_size: width of the causal convolutions.
+      rezero: NextItNet+ (lambda from 0) if True, plain NextItNet (lambda = 1) if False.
+      **kwargs: `softmax`, `num_sampled` and Keras arguments, see `SequentialRecommender`.
+
+    Input `[batch, seq_len]` item ids (0 = padding, left-padded); `encode` returns
+    `[batch, seq_len, d]`, `call` the scores `[batch, V + 1]` of the next item.
+    """
+
+    def __init__(
+        self,
+        num_items: int,
+        embedding_dim: int = 256,
+        dilations: Sequence[int] = (1, 4) * 16,
+        kernel_size: int = 3,
+        rezero: bool = True,
+        **kwargs,
+    ):
+        super().__init__(num_items, embedding_dim, **kwargs)
+        self.dilations = tuple(dilations)
+        self.kernel_size = kernel_size
+        self.rezero = rezero
+        self.residual_blocks = [
+            NextItNetBlock(r, kernel_size, rezero, name=f"block_{l}") for l, r in enumerate(self.dilations)
+        ]
+
+    @property
+    def num_blocks(self) -> int:
+        return len(self.residual_blocks)
+
+    def encode(self, inputs, training=False):
+        hidden = self.item_embedding(inputs)
+        for block in self.residual_blocks:
+            hidden = block(hidden)
+        return hidden
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "dilations": self.dilations,
+            "kernel_size": self.kernel_size,
+            "rezero": self.rezero,
+        }
+
+
+def build_nextitnet_plus(model_config, num_items: int) -> NextItNetPlus:
+    """NextItNet+ from a `ModelConfig`."""
+    return NextItNetPlus(
+        num_items,
+        embedding_dim=model_config.embedding_dim,
+        dilations=model_config.dilations,
+        kernel_size=model_config.kernel_size,
+        rezero=model_config.rezero,
+        softmax=model_config.softmax,
+        num_sampled=model_config.num_sampled,
+        name="nextitnet_plus",
+    )

@@ -1,0 +1,112 @@
+"""One training run: fit with validation every epoch, keep the best, test, write the run dir."""
+
+import json
+import os
+import sys
+
+import keras
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from skiprec_tf.baselines import evaluate_most_popular
+from skiprec_tf.callbacks import TensorBoardLogger, TrainingState
+from skiprec_tf.config import RunConfig
+from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
+from skiprec_tf.data.preprocess import SequenceData
+from skiprec_tf.data.stats import format_table1
+from skiprec_tf.errors import ConfigError
+from skiprec_tf.models import build_nextitnet_plus
+from skiprec_tf.report import format_metrics_table
+
+
+def build_model(config: RunConfig, num_items: int, seq_len: int) -> keras.Model:
+    """The compiled model of `config`, with its weights and optimizer slots created."""
+    keras.utils.set_random_seed(config.train.seed)
+    model = build_nextitnet_plus(config.model, num_items)
+    optimizer = keras.optimizers.Adam(config.train.learning_rate)
+    model.compile(optimizer=optimizer, jit_compile=config.train.jit_compile)
+    model(tf.zeros([1, seq_len - 1], tf.int32))
+    optimizer.build(model.trainable_variables)
+    return model
+
+
+def train_and_evaluate(config: RunConfig, data: SequenceData) -> dict:
+    """Trains on `data.train`, validates every epoch, tests the best epoch; returns metrics.json."""
+    run_dir = config.run_dir
+    state_dir = os.path.join(run_dir, "checkpoints", "last")
+    if os.path.isdir(state_dir) and not config.resume:
+        raise ConfigError(
+            f"--run_dir={run_dir} already holds a run: pass --resume to continue it or choose "
+            "another --run_dir"
+        )
+    os.makedirs(run_dir, exist_ok=True)
+    _write_text(os.path.join(run_dir, "config.json"), config.to_json())
+    np.save(os.path.join(run_dir, "item_ids.npy"), data.item_ids)
+    table1 = format_table1(config.data.name, data)
+    logging.info("Data set:\n%s", table1)
+
+    model = build_model(config, data.num_items, data.seq_len)
+    state = TrainingState(run_dir, model, model.optimizer)
+    start_epoch = state.restore_last() if config.resume else 0
+    train = config.train
+    if start_epoch < train.epochs:
+        model.fit(
+            training_batches(data.train, train.batch_size, train.seed, start_epoch, train.epochs),
+            epochs=train.epochs,
+            initial_epoch=start_epoch,
+            steps_per_epoch=steps_per_epoch(len(data.train), train.batch_size),
+            validation_data=evaluation_batches(data.valid, train.eval_batch_size),
+            callbacks=[
+                state,
+                TensorBoardLogger(os.path.join(run_dir, "tensorboard")),
+                keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=start_epoch > 0),
+            ],
+            shuffle=False,  # the data set is already shuffled, per epoch and resumably
+            verbose=1 if sys.stdout.isatty() else 2,
+        )
+    state.restore_best()
+    test = model.evaluate(
+        evaluation_batches(data.test, train.eval_batch_size), return_dict=True, verbose=0
+    )
+    test = {name: float(value) for name, value in test.items() if name != "loss"}
+    most_pop = evaluate_most_popular(data.train, data.test, data.num_items, train.eval_batch_size)
+    results = {
+        "model": model.name,
+        "test": test,
+        "most_popular": most_pop,
+        "best_valid_mrr_at_5": float(state.best_score),
+        "epochs": train.epochs,
+        "data": {
+            "num_items": data.num_items,
+            "num_interactions": data.num_interactions,
+            "num_sequences": data.num_sequences,
+            "seq_len": data.seq_len,
+            "train": len(data.train),
+            "valid": len(data.valid),
+            "test": len(data.test),
+        },
+    }
+    _write_text(os.path.join(run_dir, "metrics.json"), json.dumps(results, indent=2))
+    _log_test_metrics(os.path.join(run_dir, "tensorboard"), test, int(model.optimizer.iterations))
+    print(table1)
+    print(f"\nTest metrics (last item of {len(data.test):,} test sequences, ranked against all items):")
+    print(format_metrics_table({model.name: test, "MostPop": most_pop}))
+    print(f"\nRun directory: {run_dir}")
+    return results
+
+
+def _log_test_metrics(log_dir: str, metrics: dict, step: int) -> None:
+    writer = tf.summary.create_file_writer(log_dir)
+    with writer.as_default():
+        for name, value in metrics.items():
+            tf.summary.scalar(f"test/{name}", value, step=step)
+    writer.close()
+
+
+def _write_text(path: str, text: str) -> None:
+    """Writes `path` atomically (a temp file, then a rename)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
