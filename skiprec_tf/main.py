@@ -112,9 +112,13 @@ def run(config: RunConfig) -> dict:
     return train_and_evaluate(config, data)
 
 
+def _drop_tensorflow_info(record) -> bool:
+    return record.levelno > logging_module.INFO or "tensorflow" not in record.pathname
+
+
 def main(argv):
-    # TensorFlow's own INFO lines (e.g. on every checkpoint write) drown the epoch lines.
-    logging_module.getLogger("tensorflow").setLevel(logging_module.WARNING)
+    # TensorFlow's own INFO lines (one per checkpoint write) would drown the epoch lines.
+    logging.get_absl_handler().addFilter(_drop_tensorflow_info)
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:

@@ -35,9 +35,11 @@ class NextItNetPlus(SequentialRecommender):
         self.dilations = tuple(dilations)
         self.kernel_size = kernel_size
         self.rezero = rezero
-        self.residual_blocks = [
+        # A tuple, not a list: Keras 3 wraps lists in a container that tf.train.Checkpoint and
+        # tf.saved_model do not see into, so blocks held in a list would be missing from both.
+        self.residual_blocks = tuple(
             NextItNetBlock(r, kernel_size, rezero, name=f"block_{l}") for l, r in enumerate(self.dilations)
-        ]
+        )
 
     @property
     def num_blocks(self) -> int:

@@ -1,0 +1,74 @@
+"""Tests of the causal dilated convolution and the NextItNet+ residual block (Eq. 1-2)."""
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from skiprec_tf.layers import CausalDilatedConv1D, NextItNetBlock
+
+
+def _random_block(rezero=True, dilation=2):
+    block = NextItNetBlock(dilation=dilation, kernel_size=3, rezero=rezero)
+    block.build((None, 12, 8))
+    if rezero:
+        block.rezero_lambda.assign(0.7)  # a trained, non-identity block
+    return block
+
+
+@pytest.mark.parametrize("layer_fn", [lambda: CausalDilatedConv1D(8, 3, 2), _random_block])
+@pytest.mark.parametrize("changed", [0, 5, 11])
+def test_is_causal(layer_fn, changed):
+    layer = layer_fn()
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 12, 8)).astype("float32")
+    y = x.copy()
+    y[:, changed] += rng.normal(size=(2, 8)).astype("float32")
+    out_x, out_y = layer(x).numpy(), layer(y).numpy()
+    np.testing.assert_allclose(out_x[:, :changed], out_y[:, :changed], atol=1e-6)
+    assert np.abs(out_x[:, changed] - out_y[:, changed]).max() > 1e-4, "position j must see itself"
+
+
+def test_causal_conv_matches_keras_conv1d():
+    conv = CausalDilatedConv1D(6, kernel_size=3, dilation_rate=4)
+    x = tf.random.normal([3, 20, 5], seed=1)
+    conv(x)
+    reference = tf.keras.layers.Conv1D(6, 3, dilation_rate=4, padding="causal")
+    reference.build(x.shape)
+    reference.set_weights([conv.kernel.numpy().reshape(3, 5, 6), conv.bias.numpy()])
+    np.testing.assert_allclose(conv(x), reference(x), atol=1e-5)
+
+
+def test_receptive_field_of_a_block():
+    # A block with dilation r looks (k - 1) * (r + 2r) = 6r positions back, and no further.
+    block = _random_block(dilation=1)
+    x = np.random.default_rng(1).normal(size=(1, 12, 8)).astype("float32")
+    y = x.copy()
+    y[:, 11 - 7] += 1.0
+    np.testing.assert_allclose(block(x)[:, 11], block(y)[:, 11], atol=1e-6)
+    y = x.copy()
+    y[:, 11 - 6] += 1.0
+    assert np.abs(block(x)[:, 11] - block(y)[:, 11]).max() > 1e-4
+
+
+def test_fresh_rezero_block_is_identity():
+    block = NextItNetBlock(dilation=4)
+    x = tf.random.normal([4, 10, 16], seed=2)
+    np.testing.assert_array_equal(block(x), x)
+    assert block.rezero_lambda.trainable
+
+
+def test_plain_nextitnet_block_is_not_identity():
+    block = NextItNetBlock(dilation=1, rezero=False)
+    x = tf.random.normal([4, 10, 16], seed=3)
+    assert np.abs(block(x) - x).max() > 1e-3
+    assert float(block.rezero_lambda) == 1.0 and not block.rezero_lambda.trainable
+
+
+def test_zero_row_batch():
+    block = _random_block()
+    assert block(tf.zeros([0, 12, 8])).shape == (0, 12, 8)
+
+
+def test_invalid_arguments_are_named():
+    with pytest.raises(ValueError, match="dilation_rate"):
+        CausalDilatedConv1D(4, 3, 0)

@@ -1,0 +1,54 @@
+"""Every shipped flagfile parses into a valid config; configs round-trip through JSON."""
+
+import glob
+import os
+
+import pytest
+from absl import flags
+from absl.testing import flagsaver
+
+from skiprec_tf import main
+from skiprec_tf.config import DataConfig, ModelConfig, RunConfig
+from skiprec_tf.errors import ConfigError
+
+FLAGFILES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "flags", "*.cfg")))
+
+
+def _parse(*argv):
+    flags.FLAGS.unparse_flags()
+    flags.FLAGS(["skiprec_tf.main", *argv])
+    return main.config_from_flags()
+
+
+@pytest.mark.parametrize("flagfile", FLAGFILES, ids=os.path.basename)
+def test_flagfile_parses(flagfile):
+    with flagsaver.flagsaver():
+        config = _parse(f"--flagfile={flagfile}")
+        assert RunConfig.from_json(config.to_json()) == config
+
+
+def test_paper_ml20_setting():
+    with flagsaver.flagsaver():
+        config = _parse(f"--flagfile={os.path.join(os.path.dirname(FLAGFILES[0]), 'ml20_plus.cfg')}")
+    assert config.data.seq_len == 20 and config.data.format == "movielens_csv"
+    assert config.data.fractions == (0.8, 0.05, 0.15)
+    assert (config.data.min_user_items, config.data.min_item_users) == (10, 5)
+    assert config.model.embedding_dim == 256 and config.model.num_blocks == 32
+    assert config.model.dilations == (1, 4) * 16 and config.model.rezero
+    assert config.train.batch_size == 256 and config.train.learning_rate == 1e-3
+
+
+@pytest.mark.parametrize(
+    "make, flag",
+    [
+        (lambda: DataConfig(seq_len=1), "--seq_len"),
+        (lambda: DataConfig(format="movielens_csv"), "--data_path"),
+        (lambda: DataConfig(fractions=(0.8, 0.1, 0.2)), "--split"),
+        (lambda: DataConfig(cut="oldest"), "--cut"),
+        (lambda: ModelConfig(num_blocks=0), "--num_blocks"),
+        (lambda: ModelConfig(block_dilations=(1, 0)), "--block_dilations"),
+    ],
+)
+def test_invalid_values_name_the_flag(make, flag):
+    with pytest.raises(ConfigError, match=flag):
+        make()

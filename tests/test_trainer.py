@@ -1,0 +1,80 @@
+"""A training run end to end on tiny synthetic data: the run directory, and exact resume."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from skiprec_tf.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from skiprec_tf.data.sources import load_data
+from skiprec_tf.errors import ConfigError
+from skiprec_tf.trainer import build_model, train_and_evaluate
+
+
+def _config(run_dir, epochs, resume=False):
+    return RunConfig(
+        data=DataConfig(synthetic_users=400, synthetic_items=40, seq_len=12),
+        model=ModelConfig(embedding_dim=8, num_blocks=4),
+        train=TrainConfig(batch_size=64, eval_batch_size=128, epochs=epochs, seed=5),
+        run_dir=str(run_dir),
+        resume=resume,
+    )
+
+
+def _last_weights(run_dir, data):
+    """The model weights of the run's last checkpoint, restored into a fresh model."""
+    model = build_model(_config(run_dir, 1), data.num_items, data.seq_len)
+    for weight in model.weights:
+        weight.assign(tf.zeros_like(weight))
+    path = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints", "last"))
+    tf.train.Checkpoint(model=model).restore(path).expect_partial()
+    return {weight.path: weight.numpy() for weight in model.weights}
+
+
+@pytest.fixture(scope="module")
+def data():
+    return load_data(_config("unused", 1).data)
+
+
+def test_resumed_run_ends_with_the_same_weights(tmp_path, data):
+    straight = tmp_path / "straight"
+    train_and_evaluate(_config(straight, epochs=3), data)
+    # An interrupted run: its last checkpoint is the one written after epoch 1.
+    interrupted = tmp_path / "interrupted"
+    train_and_evaluate(_config(interrupted, epochs=1), data)
+    train_and_evaluate(_config(interrupted, epochs=3, resume=True), data)
+
+    expected, resumed = _last_weights(straight, data), _last_weights(interrupted, data)
+    assert len(expected) == 4 * 9 + 3  # 4 blocks (2 convs, 2 norms, lambda), embedding, output
+    for name in expected:
+        assert np.abs(expected[name]).max() > 0, f"{name} was not restored"
+        # Same data order and optimizer state; only float reduction order could differ.
+        np.testing.assert_allclose(resumed[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+    history = (interrupted / "history.csv").read_text().splitlines()
+    assert [line.split(",")[0] for line in history] == ["epoch", "0", "1", "2"]
+
+
+def test_run_directory_contents(tmp_path, data):
+    run_dir = tmp_path / "run"
+    results = train_and_evaluate(_config(run_dir, epochs=2), data)
+    for name in ("config.json", "metrics.json", "history.csv", "item_ids.npy"):
+        assert (run_dir / name).is_file(), name
+    assert RunConfig.from_json((run_dir / "config.json").read_text()) == _config(run_dir, 2)
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics == json.loads(json.dumps(results))
+    assert set(metrics["test"]) == {"mrr_at_5", "mrr_at_20", "hr_at_5", "hr_at_20", "ndcg_at_5", "ndcg_at_20"}
+    assert metrics["data"]["test"] == len(data.test)
+    tags = _tensorboard_tags(run_dir / "tensorboard")
+    assert {"train/loss", "train/learning_rate", "valid/mrr_at_5", "test/hr_at_20"} <= tags
+    with pytest.raises(ConfigError, match="--resume"):
+        train_and_evaluate(_config(run_dir, epochs=2), data)
+
+
+def _tensorboard_tags(log_dir):
+    tags = set()
+    for path in tf.io.gfile.glob(str(log_dir / "events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(path):
+            tags.update(value.tag for value in event.summary.value)
+    return tags
