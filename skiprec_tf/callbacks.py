@@ -25,7 +25,9 @@ class TrainingState(keras.callbacks.Callback):
         last = tf.train.Checkpoint(
             model=model, optimizer=optimizer, epoch=self.epoch, best_score=self.best_score
         )
-        self.last = tf.train.CheckpointManager(last, os.path.join(run_dir, "checkpoints", "last"), 1)
+        self.last = tf.train.CheckpointManager(
+            last, os.path.join(run_dir, "checkpoints", "last"), 1
+        )
         self.best = tf.train.CheckpointManager(
             tf.train.Checkpoint(model=model), os.path.join(run_dir, "checkpoints", "best"), 1
         )

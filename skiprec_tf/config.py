@@ -49,9 +49,17 @@ class DataConfig:
         if self.format != "synthetic" and not self.path:
             raise ConfigError(f"--data_path is required for --data_format={self.format}")
         if self.seq_len < 2:
-            raise ConfigError(f"--seq_len must be at least 2 (one input and one target), got {self.seq_len}")
-        if len(self.fractions) != 3 or min(self.fractions) < 0 or abs(sum(self.fractions) - 1) > 1e-6:
-            raise ConfigError(f"--split must be three non-negative fractions summing to 1, got {self.fractions}")
+            raise ConfigError(
+                f"--seq_len must be at least 2 (one input and one target), got {self.seq_len}"
+            )
+        if (
+            len(self.fractions) != 3
+            or min(self.fractions) < 0
+            or abs(sum(self.fractions) - 1) > 1e-6
+        ):
+            raise ConfigError(
+                f"--split must be three non-negative fractions summing to 1, got {self.fractions}"
+            )
         _check_positive("min_user_items", self.min_user_items, allow_zero=True)
         _check_positive("min_item_users", self.min_item_users, allow_zero=True)
         _check_positive("synthetic_users", self.synthetic_users)
@@ -88,7 +96,9 @@ class ModelConfig:
         _check_positive("kernel_size", self.kernel_size)
         _check_positive("num_sampled", self.num_sampled)
         if not self.block_dilations or min(self.block_dilations) < 1:
-            raise ConfigError(f"--block_dilations must be positive integers, got {self.block_dilations}")
+            raise ConfigError(
+                f"--block_dilations must be positive integers, got {self.block_dilations}"
+            )
 
     @property
     def dilations(self) -> Tuple[int, ...]:
@@ -161,4 +171,6 @@ def _check_choice(flag: str, value: str, choices) -> None:
 
 def _check_positive(flag: str, value: int, allow_zero: bool = False) -> None:
     if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(f"--{flag} must be {'non-negative' if allow_zero else 'positive'}, got {value}")
+        raise ConfigError(
+            f"--{flag} must be {'non-negative' if allow_zero else 'positive'}, got {value}"
+        )

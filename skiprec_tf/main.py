@@ -12,8 +12,16 @@ import time
 
 from absl import app, flags, logging
 
-from skiprec_tf.config import CUTS, DATA_FORMATS, SOFTMAXES, DataConfig, ModelConfig, RunConfig, TrainConfig
-from skiprec_tf.errors import SkipRecError
+from skiprec_tf.config import (
+    CUTS,
+    DATA_FORMATS,
+    SOFTMAXES,
+    DataConfig,
+    ModelConfig,
+    RunConfig,
+    TrainConfig,
+)
+from skiprec_tf.errors import ConfigError, SkipRecError
 
 # Run
 flags.DEFINE_string("run_dir", "", "Run directory; default runs/<data_name>_<model>_<time>.")
@@ -25,8 +33,12 @@ flags.DEFINE_string("data_path", "", "Interaction file (not needed for the synth
 flags.DEFINE_integer("min_user_items", 10, "Remove users with fewer items.")
 flags.DEFINE_integer("min_item_users", 5, "Remove items with fewer users.")
 flags.DEFINE_integer("seq_len", 20, "t: length of every sequence.")
-flags.DEFINE_enum("cut", "subsequences", CUTS, "Sub-sequences of length t, or the latest t items per user.")
-flags.DEFINE_list("split", ["0.8", "0.05", "0.15"], "Train, validation and test fractions of the sequences.")
+flags.DEFINE_enum(
+    "cut", "subsequences", CUTS, "Sub-sequences of length t, or the latest t items per user."
+)
+flags.DEFINE_list(
+    "split", ["0.8", "0.05", "0.15"], "Train, validation and test fractions of the sequences."
+)
 flags.DEFINE_integer("split_seed", 0, "Seed of the sequence split and of the synthetic generator.")
 flags.DEFINE_string(
     "cache_dir",
@@ -39,10 +51,18 @@ flags.DEFINE_integer("synthetic_items", 400, "Items of the synthetic data set.")
 flags.DEFINE_enum("model", "nextitnet_plus", ["nextitnet_plus"], "The model to train.")
 flags.DEFINE_integer("embedding_dim", 256, "d: item embedding and channel size.")
 flags.DEFINE_integer("num_blocks", 32, "N: residual blocks of the backbone.")
-flags.DEFINE_list("block_dilations", ["1", "4"], "Dilation r of consecutive blocks (convs use r, 2r), repeated to N.")
+flags.DEFINE_list(
+    "block_dilations",
+    ["1", "4"],
+    "Dilation r of consecutive blocks (convs use r, 2r), repeated to N.",
+)
 flags.DEFINE_integer("kernel_size", 3, "Width of the causal convolutions.")
-flags.DEFINE_bool("rezero", True, "NextItNet+ (lambda initialised to 0); false gives NextItNet (lambda = 1).")
-flags.DEFINE_enum("softmax", "full", SOFTMAXES, "Full softmax, or sampled softmax for large catalogues.")
+flags.DEFINE_bool(
+    "rezero", True, "NextItNet+ (lambda initialised to 0); false gives NextItNet (lambda = 1)."
+)
+flags.DEFINE_enum(
+    "softmax", "full", SOFTMAXES, "Full softmax, or sampled softmax for large catalogues."
+)
 flags.DEFINE_integer("num_sampled", 1000, "Negatives of the sampled softmax.")
 # Training
 flags.DEFINE_integer("batch_size", 256, "Sequences per training step.")
@@ -95,20 +115,22 @@ def config_from_flags() -> RunConfig:
 
 
 def _floats(flag: str, values) -> tuple:
-    from skiprec_tf.errors import ConfigError
-
     try:
         return tuple(float(v) for v in values)
     except ValueError:
         raise ConfigError(f"--{flag}={','.join(values)} is not a list of numbers") from None
 
 
-def run(config: RunConfig) -> dict:
+def run(config: RunConfig, flags_text: str = "") -> dict:
+    """Loads the data, then trains and evaluates; the run directory is made only if data loads."""
     # Imported here so that `--help` and flag errors do not wait for TensorFlow.
     from skiprec_tf.data.sources import load_data
     from skiprec_tf.trainer import train_and_evaluate
 
     data = load_data(config.data)
+    os.makedirs(config.run_dir, exist_ok=True)
+    with open(os.path.join(config.run_dir, "flags.cfg"), "w") as f:
+        f.write(flags_text)
     return train_and_evaluate(config, data)
 
 
@@ -122,11 +144,7 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
-        config = config_from_flags()
-        os.makedirs(config.run_dir, exist_ok=True)
-        with open(os.path.join(config.run_dir, "flags.cfg"), "w") as f:
-            f.write(FLAGS.flags_into_string())
-        run(config)
+        run(config_from_flags(), FLAGS.flags_into_string())
     except SkipRecError as error:
         logging.error("%s", error)
         print(f"error: {error}", file=sys.stderr)

@@ -60,7 +60,9 @@ def train_and_evaluate(config: RunConfig, data: SequenceData) -> dict:
             callbacks=[
                 state,
                 TensorBoardLogger(os.path.join(run_dir, "tensorboard")),
-                keras.callbacks.CSVLogger(os.path.join(run_dir, "history.csv"), append=start_epoch > 0),
+                keras.callbacks.CSVLogger(
+                    os.path.join(run_dir, "history.csv"), append=start_epoch > 0
+                ),
             ],
             shuffle=False,  # the data set is already shuffled, per epoch and resumably
             verbose=1 if sys.stdout.isatty() else 2,
@@ -90,7 +92,9 @@ def train_and_evaluate(config: RunConfig, data: SequenceData) -> dict:
     _write_text(os.path.join(run_dir, "metrics.json"), json.dumps(results, indent=2))
     _log_test_metrics(os.path.join(run_dir, "tensorboard"), test, int(model.optimizer.iterations))
     print(table1)
-    print(f"\nTest metrics (last item of {len(data.test):,} test sequences, ranked against all items):")
+    print(
+        f"\nTest metrics (last item of {len(data.test):,} test sequences, ranked against all items):"
+    )
     print(format_metrics_table({model.name: test, "MostPop": most_pop}))
     print(f"\nRun directory: {run_dir}")
     return results

@@ -29,7 +29,9 @@ def test_flagfile_parses(flagfile):
 
 def test_paper_ml20_setting():
     with flagsaver.flagsaver():
-        config = _parse(f"--flagfile={os.path.join(os.path.dirname(FLAGFILES[0]), 'ml20_plus.cfg')}")
+        config = _parse(
+            f"--flagfile={os.path.join(os.path.dirname(FLAGFILES[0]), 'ml20_plus.cfg')}"
+        )
     assert config.data.seq_len == 20 and config.data.format == "movielens_csv"
     assert config.data.fractions == (0.8, 0.05, 0.15)
     assert (config.data.min_user_items, config.data.min_item_users) == (10, 5)

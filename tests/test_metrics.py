@@ -48,4 +48,11 @@ def test_batch_means():
     assert results["mrr_at_20"] == pytest.approx((1 + 1 / 6) / 2)
     assert results["hr_at_5"] == pytest.approx(0.5)
     assert results["hr_at_20"] == pytest.approx(1.0)
-    assert list(results) == ["mrr_at_5", "mrr_at_20", "hr_at_5", "hr_at_20", "ndcg_at_5", "ndcg_at_20"]
+    assert list(results) == [
+        "mrr_at_5",
+        "mrr_at_20",
+        "hr_at_5",
+        "hr_at_20",
+        "ndcg_at_5",
+        "ndcg_at_20",
+    ]

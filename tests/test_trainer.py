@@ -51,7 +51,9 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path, data):
     for name in expected:
         assert np.abs(expected[name]).max() > 0, f"{name} was not restored"
         # Same data order and optimizer state; only float reduction order could differ.
-        np.testing.assert_allclose(resumed[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name)
+        np.testing.assert_allclose(
+            resumed[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name
+        )
     history = (interrupted / "history.csv").read_text().splitlines()
     assert [line.split(",")[0] for line in history] == ["epoch", "0", "1", "2"]
 
@@ -64,7 +66,14 @@ def test_run_directory_contents(tmp_path, data):
     assert RunConfig.from_json((run_dir / "config.json").read_text()) == _config(run_dir, 2)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics == json.loads(json.dumps(results))
-    assert set(metrics["test"]) == {"mrr_at_5", "mrr_at_20", "hr_at_5", "hr_at_20", "ndcg_at_5", "ndcg_at_20"}
+    assert set(metrics["test"]) == {
+        "mrr_at_5",
+        "mrr_at_20",
+        "hr_at_5",
+        "hr_at_20",
+        "ndcg_at_5",
+        "ndcg_at_20",
+    }
     assert metrics["data"]["test"] == len(data.test)
     tags = _tensorboard_tags(run_dir / "tensorboard")
     assert {"train/loss", "train/learning_rate", "valid/mrr_at_5", "test/hr_at_20"} <= tags

@@ -73,8 +73,7 @@ def check_names(names: list[str]) -> None:
     unknown = [name for name in names if name not in KNOWN_MD5]
     if unknown:
         raise DownloadError(
-            f"unknown data set {', '.join(map(repr, unknown))}; "
-            f"known data sets: {known}"
+            f"unknown data set {', '.join(map(repr, unknown))}; known data sets: {known}"
         )
 
 
@@ -107,9 +106,7 @@ def _open(url: str, opener: Opener, timeout: float) -> IO[bytes]:
         # The server answered, so the network is up: no "offline" hint.
         raise DownloadError(f"cannot download {url}: HTTP {e.code} {e.reason}") from e
     except urllib.error.URLError as e:
-        raise DownloadError(
-            f"cannot download {url}: {e.reason} (are you offline?)"
-        ) from e
+        raise DownloadError(f"cannot download {url}: {e.reason} (are you offline?)") from e
     except (OSError, http.client.HTTPException) as e:
         # socket.timeout, ConnectionError and friends are OSErrors.
         raise DownloadError(f"cannot download {url}: {e} (are you offline?)") from e
@@ -142,10 +139,7 @@ class _Progress:
             return
         if self._total:
             percent = min(100, done * 100 // self._total)
-            text = (
-                f"{self._label}: {done / 1e6:.1f} MB / "
-                f"{self._total / 1e6:.1f} MB ({percent}%)"
-            )
+            text = f"{self._label}: {done / 1e6:.1f} MB / {self._total / 1e6:.1f} MB ({percent}%)"
         else:
             percent = -1
             text = f"{self._label}: {done / 1e6:.1f} MB"
@@ -192,9 +186,7 @@ def _download(
             try:
                 chunk = response.read(_CHUNK_BYTES)
             except (OSError, http.client.HTTPException) as e:
-                raise DownloadError(
-                    f"cannot download {url}: {e} (are you offline?)"
-                ) from e
+                raise DownloadError(f"cannot download {url}: {e} (are you offline?)") from e
             if not chunk:
                 break
             out.write(chunk)
@@ -314,9 +306,7 @@ def fetch(
                 f"checksum mismatch for {url}: expected MD5 {expected_md5}, "
                 f"got {actual_md5}; the download was deleted"
             )
-        extracted = tempfile.mkdtemp(
-            prefix=f".{name}.", suffix=".extract", dir=data_dir
-        )
+        extracted = tempfile.mkdtemp(prefix=f".{name}.", suffix=".extract", dir=data_dir)
         try:
             with zipfile.ZipFile(archive) as zf:
                 # extractall drops `..` and absolute parts from member names.
@@ -344,12 +334,8 @@ def fetch(
 def define_flags() -> None:
     """Defines this binary's flags; called only when run as a script."""
     # Data
-    flags.DEFINE_string(
-        "data_dir", "data", "Directory that receives one <name>/ per data set."
-    )
-    flags.DEFINE_string(
-        "base_url", DEFAULT_BASE_URL, "Where the <name>.zip archives are served."
-    )
+    flags.DEFINE_string("data_dir", "data", "Directory that receives one <name>/ per data set.")
+    flags.DEFINE_string("base_url", DEFAULT_BASE_URL, "Where the <name>.zip archives are served.")
     # Network
     flags.DEFINE_float("timeout", 60.0, "Socket timeout in seconds.")
 

@@ -32,7 +32,9 @@ class NextItNetBlock(keras.layers.Layer):
     def build(self, input_shape):
         channels = input_shape[-1]
         self.conv1 = CausalDilatedConv1D(channels, self.kernel_size, self.dilation, name="conv1")
-        self.conv2 = CausalDilatedConv1D(channels, self.kernel_size, 2 * self.dilation, name="conv2")
+        self.conv2 = CausalDilatedConv1D(
+            channels, self.kernel_size, 2 * self.dilation, name="conv2"
+        )
         self.norm1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm1")
         self.norm2 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm2")
         for layer in (self.conv1, self.norm1, self.conv2, self.norm2):

@@ -36,7 +36,9 @@ class SequentialRecommender(keras.Model):
         self.embedding_dim = embedding_dim
         self.softmax = softmax
         self.num_sampled = min(num_sampled, num_items)
-        self.item_embedding = keras.layers.Embedding(num_items + 1, embedding_dim, name="item_embedding")
+        self.item_embedding = keras.layers.Embedding(
+            num_items + 1, embedding_dim, name="item_embedding"
+        )
         self.output_layer = keras.layers.Dense(num_items + 1, name="output_layer")  # W, b of Eq. 3
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.ranking = RankingMetrics()

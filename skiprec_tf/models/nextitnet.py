@@ -38,7 +38,8 @@ class NextItNetPlus(SequentialRecommender):
         # A tuple, not a list: Keras 3 wraps lists in a container that tf.train.Checkpoint and
         # tf.saved_model do not see into, so blocks held in a list would be missing from both.
         self.residual_blocks = tuple(
-            NextItNetBlock(r, kernel_size, rezero, name=f"block_{l}") for l, r in enumerate(self.dilations)
+            NextItNetBlock(r, kernel_size, rezero, name=f"block_{l}")
+            for l, r in enumerate(self.dilations)
         )
 
     @property

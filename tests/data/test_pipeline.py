@@ -23,6 +23,8 @@ def test_each_epoch_is_a_permutation_and_resumes_identically():
     for order in epochs:
         assert sorted(order) == sorted(seqs[:, -1])
     assert not np.array_equal(epochs[0], epochs[1]), "each epoch is shuffled anew"
-    resumed = [t.numpy()[:, -1] for _, t in training_batches(seqs, 4, seed=7, start_epoch=1, epochs=3)]
+    resumed = [
+        t.numpy()[:, -1] for _, t in training_batches(seqs, 4, seed=7, start_epoch=1, epochs=3)
+    ]
     for a, b in zip(full[3:], resumed):
         np.testing.assert_array_equal(a, b)

@@ -111,9 +111,7 @@ def test_failure_removes_the_data_dir_it_created(dirs):
 def test_bad_published_checksum_fails_and_leaves_nothing_behind(dirs):
     served, data = dirs
     base = _serve(served, "ml-latest-small")
-    (served / "ml-latest-small.zip.md5").write_text(
-        "0" * 32 + "  ml-latest-small.zip\n"
-    )
+    (served / "ml-latest-small.zip.md5").write_text("0" * 32 + "  ml-latest-small.zip\n")
 
     with pytest.raises(download_data.DownloadError, match="expected MD5 0{32}"):
         download_data.fetch("ml-latest-small", str(data), base_url=base)
@@ -195,9 +193,7 @@ def test_progress_reports_bytes_and_percent(dirs):
 
 def test_connection_refused_is_an_offline_download_error(tmp_path):
     with pytest.raises(download_data.DownloadError) as info:
-        download_data.fetch(
-            "ml-1m", str(tmp_path), base_url="http://127.0.0.1:9", timeout=5
-        )
+        download_data.fetch("ml-1m", str(tmp_path), base_url="http://127.0.0.1:9", timeout=5)
 
     message = str(info.value)
     assert message.startswith("cannot download http://127.0.0.1:9/ml-1m.zip: ")
@@ -247,17 +243,13 @@ def test_cli_extracts_and_prints_where_it_put_the_data(dirs):
 
 
 def test_cli_offline_prints_one_line_and_exits_1(tmp_path):
-    result = _run(
-        "ml-latest-small", f"--data_dir={tmp_path}", "--base_url=http://127.0.0.1:9"
-    )
+    result = _run("ml-latest-small", f"--data_dir={tmp_path}", "--base_url=http://127.0.0.1:9")
 
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1, result.stderr
-    assert lines[0].startswith(
-        "error: cannot download http://127.0.0.1:9/ml-latest-small.zip"
-    )
+    assert lines[0].startswith("error: cannot download http://127.0.0.1:9/ml-latest-small.zip")
     assert lines[0].endswith("(are you offline?)")
     assert os.listdir(tmp_path) == []
 
