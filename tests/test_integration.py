@@ -40,7 +40,7 @@ def test_ml_latest_small_beats_most_popular(tmp_path, shared_data_dir):
             seq_len=20,
         ),
         ModelConfig(embedding_dim=64, num_blocks=8),
-        TrainConfig(batch_size=64, epochs=4),
+        TrainConfig(batch_size=64, learning_rate=3e-3, epochs=6),
     )
     assert results["data"]["num_items"] == 3650
     assert results["test"]["hr_at_20"] > results["most_popular"]["hr_at_20"], results
