@@ -8,6 +8,14 @@ from skiprec_tf.errors import ConfigError
 
 DATA_FORMATS = ("synthetic", "movielens_csv", "movielens_dat", "ml100k", "sequences", "padded")
 CUTS = ("subsequences", "latest")
+# The flag of each `DataConfig` field whose flag has another name (the others share theirs).
+DATA_FLAGS = {
+    "name": "data_name",
+    "format": "data_format",
+    "path": "data_path",
+    "fractions": "split",
+    "seed": "split_seed",
+}
 SOFTMAXES = ("full", "sampled")
 
 

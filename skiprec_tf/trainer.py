@@ -1,5 +1,6 @@
 """One training run: fit with validation every epoch, keep the best, test, write the run dir."""
 
+import dataclasses
 import json
 import os
 import sys
@@ -11,7 +12,7 @@ from absl import logging
 
 from skiprec_tf.baselines import evaluate_most_popular
 from skiprec_tf.callbacks import TensorBoardLogger, TrainingState
-from skiprec_tf.config import RunConfig
+from skiprec_tf.config import DATA_FLAGS, RunConfig
 from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
 from skiprec_tf.data.preprocess import SequenceData
 from skiprec_tf.data.stats import format_table1
@@ -40,6 +41,8 @@ def train_and_evaluate(config: RunConfig, data: SequenceData) -> dict:
             f"--run_dir={run_dir} already holds a run: pass --resume to continue it or choose "
             "another --run_dir"
         )
+    if config.resume:
+        _check_resumable(config)
     os.makedirs(run_dir, exist_ok=True)
     _write_text(os.path.join(run_dir, "config.json"), config.to_json())
     np.save(os.path.join(run_dir, "item_ids.npy"), data.item_ids)
@@ -98,6 +101,29 @@ def train_and_evaluate(config: RunConfig, data: SequenceData) -> dict:
     print(format_metrics_table({model.name: test, "MostPop": most_pop}))
     print(f"\nRun directory: {run_dir}")
     return results
+
+
+def _check_resumable(config: RunConfig) -> None:
+    """A resumed run must have the data and model of the run it continues (epochs may grow)."""
+    path = os.path.join(config.run_dir, "config.json")
+    if not os.path.isfile(path):
+        return
+    with open(path) as f:
+        saved = RunConfig.from_json(f.read())
+    for part in ("data", "model"):
+        old, new = (
+            dataclasses.asdict(getattr(saved, part)),
+            dataclasses.asdict(getattr(config, part)),
+        )
+        changed = [
+            f"--{DATA_FLAGS.get(k, k) if part == 'data' else k}: {old[k]} -> {new[k]}"
+            for k in old
+            if old[k] != new.get(k)
+        ]
+        if changed:
+            raise ConfigError(
+                f"--resume: {path} was trained with other {part} settings ({'; '.join(changed)})"
+            )
 
 
 def _log_test_metrics(log_dir: str, metrics: dict, step: int) -> None:

@@ -1,5 +1,6 @@
 """A training run end to end on tiny synthetic data: the run directory, and exact resume."""
 
+import dataclasses
 import json
 import os
 
@@ -79,6 +80,11 @@ def test_run_directory_contents(tmp_path, data):
     assert {"train/loss", "train/learning_rate", "valid/mrr_at_5", "test/hr_at_20"} <= tags
     with pytest.raises(ConfigError, match="--resume"):
         train_and_evaluate(_config(run_dir, epochs=2), data)
+    other = dataclasses.replace(
+        _config(run_dir, 2, resume=True), model=ModelConfig(embedding_dim=16)
+    )
+    with pytest.raises(ConfigError, match="embedding_dim: 8 -> 16"):
+        train_and_evaluate(other, data)
 
 
 def _tensorboard_tags(log_dir):
