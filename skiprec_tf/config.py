@@ -17,6 +17,8 @@ DATA_FLAGS = {
     "seed": "split_seed",
 }
 SOFTMAXES = ("full", "sampled")
+MODELS = ("nextitnet_plus", "skiprec_gumbel", "skiprec_rl")
+POLICIES = ("cnn", "gru", "random")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -76,9 +78,10 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The NextItNet+ backbone (paper section 3.3).
+    """The model: NextItNet+ (paper section 3.3), or SkipRec with it as backbone (3.4).
 
     Attributes:
+      model: one of `MODELS`.
       embedding_dim: d, the item embedding and channel size (paper: 256).
       num_blocks: N, the number of residual blocks (paper: 32 on ML20, 48 on ML100).
       block_dilations: dilation r of consecutive blocks, repeated to N blocks; a block's two
@@ -89,6 +92,7 @@ class ModelConfig:
       num_sampled: negatives per batch for the sampled softmax.
     """
 
+    model: str = "nextitnet_plus"
     embedding_dim: int = 256
     num_blocks: int = 32
     block_dilations: Tuple[int, ...] = (1, 4)
@@ -98,6 +102,7 @@ class ModelConfig:
     num_sampled: int = 1000
 
     def __post_init__(self):
+        _check_choice("model", self.model, MODELS)
         _check_choice("softmax", self.softmax, SOFTMAXES)
         _check_positive("embedding_dim", self.embedding_dim)
         _check_positive("num_blocks", self.num_blocks)
@@ -113,6 +118,47 @@ class ModelConfig:
         """The dilation r of each of the N blocks."""
         pattern = self.block_dilations
         return tuple(pattern[i % len(pattern)] for i in range(self.num_blocks))
+
+
+@dataclasses.dataclass(frozen=True)
+class PolicyConfig:
+    """The SkipRec policy and how it learns (paper section 3.4-3.5); unused by NextItNet+.
+
+    Attributes:
+      policy: "cnn" (the paper's 2-block NextItNet), "gru" (Table 4) or "random" (Table 3:
+        every block retained with probability 0.5, whatever the training method).
+      temperature: tau of the Gumbel-softmax (Eq. 7; paper: 10).
+      gamma: penalty of a wrong recommendation in the reward (Eq. 8; paper: 1).
+      beta: weight of the RL loss (Eq. 10; paper: 1).
+      reward_top_k: a recommendation is correct when the true item is in the top k (5).
+      warmup_epochs: first epochs trained with every block and no policy (authors' `rl_iter`).
+      curriculum_epochs: after the warm-up, epochs over which the policy takes over the blocks
+        from the last one backwards (BlockDrop's curriculum); 0 = all at once.
+      target_usage: optional fraction of blocks to aim for, beyond the paper; None = off.
+      usage_weight: weight of the penalty (usage - target_usage)^2.
+      init_from: run directory or checkpoint of a trained backbone for two-stage training.
+    """
+
+    policy: str = "cnn"
+    temperature: float = 10.0
+    gamma: float = 1.0
+    beta: float = 1.0
+    reward_top_k: int = 5
+    warmup_epochs: int = 0
+    curriculum_epochs: int = 0
+    target_usage: Optional[float] = None
+    usage_weight: float = 1.0
+    init_from: str = ""
+
+    def __post_init__(self):
+        _check_choice("policy", self.policy, POLICIES)
+        if not self.temperature > 0:
+            raise ConfigError(f"--temperature must be positive, got {self.temperature}")
+        _check_positive("reward_top_k", self.reward_top_k)
+        _check_positive("warmup_epochs", self.warmup_epochs, allow_zero=True)
+        _check_positive("curriculum_epochs", self.curriculum_epochs, allow_zero=True)
+        if self.target_usage is not None and not 0.0 <= self.target_usage <= 1.0:
+            raise ConfigError(f"--target_usage must be in [0, 1], got {self.target_usage}")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,6 +195,7 @@ class RunConfig:
 
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    policy: PolicyConfig = dataclasses.field(default_factory=PolicyConfig)
     train: TrainConfig = dataclasses.field(default_factory=TrainConfig)
     run_dir: str = ""
     resume: bool = False
@@ -162,6 +209,7 @@ class RunConfig:
         return cls(
             data=DataConfig(**_tuples(raw["data"])),
             model=ModelConfig(**_tuples(raw["model"])),
+            policy=PolicyConfig(**raw.get("policy", {})),
             train=TrainConfig(**raw["train"]),
             run_dir=raw["run_dir"],
             resume=raw["resume"],

@@ -15,9 +15,12 @@ from absl import app, flags, logging
 from skiprec_tf.config import (
     CUTS,
     DATA_FORMATS,
+    MODELS,
+    POLICIES,
     SOFTMAXES,
     DataConfig,
     ModelConfig,
+    PolicyConfig,
     RunConfig,
     TrainConfig,
 )
@@ -48,7 +51,9 @@ flags.DEFINE_string(
 flags.DEFINE_integer("synthetic_users", 4000, "Users of the synthetic data set.")
 flags.DEFINE_integer("synthetic_items", 400, "Items of the synthetic data set.")
 # Model
-flags.DEFINE_enum("model", "nextitnet_plus", ["nextitnet_plus"], "The model to train.")
+flags.DEFINE_enum(
+    "model", "nextitnet_plus", MODELS, "NextItNet+, or SkipRec trained by Gumbel or RL."
+)
 flags.DEFINE_integer("embedding_dim", 256, "d: item embedding and channel size.")
 flags.DEFINE_integer("num_blocks", 32, "N: residual blocks of the backbone.")
 flags.DEFINE_list(
@@ -64,6 +69,21 @@ flags.DEFINE_enum(
     "softmax", "full", SOFTMAXES, "Full softmax, or sampled softmax for large catalogues."
 )
 flags.DEFINE_integer("num_sampled", 1000, "Negatives of the sampled softmax.")
+# Policy (SkipRec)
+flags.DEFINE_enum("policy", "cnn", POLICIES, "Policy network: NextItNet (paper), GRU, or random.")
+flags.DEFINE_float("temperature", 10.0, "tau of the Gumbel-softmax (Eq. 7).")
+flags.DEFINE_float("gamma", 1.0, "Penalty of a wrong recommendation in the reward (Eq. 8).")
+flags.DEFINE_float("beta", 1.0, "Weight of the RL loss (Eq. 10).")
+flags.DEFINE_integer("reward_top_k", 5, "A recommendation is correct if the item is in the top k.")
+flags.DEFINE_integer("warmup_epochs", 0, "First epochs with every block and no policy (rl_iter).")
+flags.DEFINE_integer("curriculum_epochs", 0, "Epochs over which the policy takes over the blocks.")
+flags.DEFINE_float(
+    "target_usage", None, "Optional fraction of blocks to aim for (not in the paper)."
+)
+flags.DEFINE_float("usage_weight", 1.0, "Weight of the (usage - target_usage)^2 penalty.")
+flags.DEFINE_string(
+    "init_from", "", "Run dir or checkpoint of a NextItNet+ run: two-stage training."
+)
 # Training
 flags.DEFINE_integer("batch_size", 256, "Sequences per training step.")
 flags.DEFINE_integer("eval_batch_size", 512, "Sequences per evaluation step.")
@@ -92,6 +112,7 @@ def config_from_flags() -> RunConfig:
         synthetic_items=FLAGS.synthetic_items,
     )
     model = ModelConfig(
+        model=FLAGS.model,
         embedding_dim=FLAGS.embedding_dim,
         num_blocks=FLAGS.num_blocks,
         block_dilations=tuple(int(r) for r in _floats("block_dilations", FLAGS.block_dilations)),
@@ -99,6 +120,18 @@ def config_from_flags() -> RunConfig:
         rezero=FLAGS.rezero,
         softmax=FLAGS.softmax,
         num_sampled=FLAGS.num_sampled,
+    )
+    policy = PolicyConfig(
+        policy=FLAGS.policy,
+        temperature=FLAGS.temperature,
+        gamma=FLAGS.gamma,
+        beta=FLAGS.beta,
+        reward_top_k=FLAGS.reward_top_k,
+        warmup_epochs=FLAGS.warmup_epochs,
+        curriculum_epochs=FLAGS.curriculum_epochs,
+        target_usage=FLAGS.target_usage,
+        usage_weight=FLAGS.usage_weight,
+        init_from=FLAGS.init_from,
     )
     train = TrainConfig(
         batch_size=FLAGS.batch_size,
@@ -111,7 +144,9 @@ def config_from_flags() -> RunConfig:
     run_dir = FLAGS.run_dir or os.path.join(
         "runs", f"{FLAGS.data_name}_{FLAGS.model}_{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    return RunConfig(data=data, model=model, train=train, run_dir=run_dir, resume=FLAGS.resume)
+    return RunConfig(
+        data=data, model=model, policy=policy, train=train, run_dir=run_dir, resume=FLAGS.resume
+    )
 
 
 def _floats(flag: str, values) -> tuple:
@@ -124,14 +159,14 @@ def _floats(flag: str, values) -> tuple:
 def run(config: RunConfig, flags_text: str = "") -> dict:
     """Loads the data, then trains and evaluates; the run directory is made only if data loads."""
     # Imported here so that `--help` and flag errors do not wait for TensorFlow.
-    from skiprec_tf.data.sources import load_data
+    from skiprec_tf.data.sources import load_data, user_groups
     from skiprec_tf.trainer import train_and_evaluate
 
     data = load_data(config.data)
     os.makedirs(config.run_dir, exist_ok=True)
     with open(os.path.join(config.run_dir, "flags.cfg"), "w") as f:
         f.write(flags_text)
-    return train_and_evaluate(config, data)
+    return train_and_evaluate(config, data, user_groups(config.data))
 
 
 def _drop_tensorflow_info(record) -> bool:

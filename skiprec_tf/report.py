@@ -14,3 +14,17 @@ def format_metrics_table(rows: Dict[str, Dict[str, float]]) -> str:
         values = (f"{metrics[name]:>8.4f}" for name in METRIC_NAMES)
         lines.append("  ".join([f"{model:<{width}}", *values]))
     return "\n".join(lines)
+
+
+def format_block_usage(usage: dict) -> str:
+    """Block usage of the test users: blocks per user, distinct policies, FLOPs, per group."""
+    lines = [
+        f"Blocks used per test user: mean {usage['blocks_mean']:.2f} of {len(usage['utilisation'])} "
+        f"(std {usage['blocks_std']:.2f}, min {usage['blocks_min']}, max {usage['blocks_max']}), "
+        f"{usage['distinct_policies']} distinct policies",
+        f"FLOPs of one inference, policy included: {usage['flop_fraction']:.3f} of NextItNet+'s "
+        f"(ideal speedup {1 / usage['flop_fraction']:.2f}x)",
+    ]
+    for group, blocks in usage.get("blocks_mean_by_group", {}).items():
+        lines.append(f"  {group} users: {blocks:.2f} blocks on average")
+    return "\n".join(lines)

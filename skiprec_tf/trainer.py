@@ -11,20 +11,22 @@ import tensorflow as tf
 from absl import logging
 
 from skiprec_tf.baselines import evaluate_most_popular
-from skiprec_tf.callbacks import TensorBoardLogger, TrainingState
+from skiprec_tf.analysis import analyse_block_usage
+from skiprec_tf.callbacks import PolicySchedule, TensorBoardLogger, TrainingState
 from skiprec_tf.config import DATA_FLAGS, RunConfig
 from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
 from skiprec_tf.data.preprocess import SequenceData
 from skiprec_tf.data.stats import format_table1
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.models import build_nextitnet_plus
-from skiprec_tf.report import format_metrics_table
+from skiprec_tf.models import SkipRec, build_recommender
+from skiprec_tf.two_stage import load_backbone
+from skiprec_tf.report import format_block_usage, format_metrics_table
 
 
 def build_model(config: RunConfig, num_items: int, seq_len: int) -> keras.Model:
     """The compiled model of `config`, with its weights and optimizer slots created."""
     keras.utils.set_random_seed(config.train.seed)
-    model = build_nextitnet_plus(config.model, num_items)
+    model = build_recommender(config.model, config.policy, num_items, config.train.seed)
     optimizer = keras.optimizers.Adam(config.train.learning_rate)
     model.compile(optimizer=optimizer, jit_compile=config.train.jit_compile)
     model(tf.zeros([1, seq_len - 1], tf.int32))
@@ -32,8 +34,15 @@ def build_model(config: RunConfig, num_items: int, seq_len: int) -> keras.Model:
     return model
 
 
-def train_and_evaluate(config: RunConfig, data: SequenceData) -> dict:
-    """Trains on `data.train`, validates every epoch, tests the best epoch; returns metrics.json."""
+def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) -> dict:
+    """Trains on `data.train`, validates every epoch, tests the best epoch; returns metrics.json.
+
+    Args:
+      config: the run.
+      data: the preprocessed data set.
+      user_groups: optional `{name: raw user ids}` whose block usage SkipRec reports apart
+        (the synthetic data set's easy and hard users).
+    """
     run_dir = config.run_dir
     state_dir = os.path.join(run_dir, "checkpoints", "last")
     if os.path.isdir(state_dir) and not config.resume:
@@ -50,8 +59,14 @@ def train_and_evaluate(config: RunConfig, data: SequenceData) -> dict:
     logging.info("Data set:\n%s", table1)
 
     model = build_model(config, data.num_items, data.seq_len)
-    state = TrainingState(run_dir, model, model.optimizer)
+    callbacks, first_best_epoch = [], 0
+    if isinstance(model, SkipRec):
+        schedule = PolicySchedule(config.policy.warmup_epochs, config.policy.curriculum_epochs)
+        callbacks, first_best_epoch = [schedule], schedule.first_full_epoch
+    state = TrainingState(run_dir, model, model.optimizer, first_best_epoch)
     start_epoch = state.restore_last() if config.resume else 0
+    if start_epoch == 0 and config.policy.init_from and isinstance(model, SkipRec):
+        load_backbone(model, config.policy.init_from, data.item_ids)
     train = config.train
     if start_epoch < train.epochs:
         model.fit(
@@ -61,6 +76,7 @@ def train_and_evaluate(config: RunConfig, data: SequenceData) -> dict:
             steps_per_epoch=steps_per_epoch(len(data.train), train.batch_size),
             validation_data=evaluation_batches(data.valid, train.eval_batch_size),
             callbacks=[
+                *callbacks,
                 state,
                 TensorBoardLogger(os.path.join(run_dir, "tensorboard")),
                 keras.callbacks.CSVLogger(
@@ -92,13 +108,20 @@ def train_and_evaluate(config: RunConfig, data: SequenceData) -> dict:
             "test": len(data.test),
         },
     }
+    log_dir, step = os.path.join(run_dir, "tensorboard"), int(model.optimizer.iterations)
+    if isinstance(model, SkipRec):
+        results["block_usage"] = analyse_block_usage(
+            model, config, data, user_groups, run_dir, log_dir, step
+        )
     _write_text(os.path.join(run_dir, "metrics.json"), json.dumps(results, indent=2))
-    _log_test_metrics(os.path.join(run_dir, "tensorboard"), test, int(model.optimizer.iterations))
+    _log_test_metrics(log_dir, test, step)
     print(table1)
     print(
         f"\nTest metrics (last item of {len(data.test):,} test sequences, ranked against all items):"
     )
     print(format_metrics_table({model.name: test, "MostPop": most_pop}))
+    if "block_usage" in results:
+        print(format_block_usage(results["block_usage"]))
     print(f"\nRun directory: {run_dir}")
     return results
 

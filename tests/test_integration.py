@@ -12,7 +12,9 @@ from skiprec_tf.trainer import train_and_evaluate
 
 
 def _train(tmp_path, data_config, model_config, train_config):
-    config = RunConfig(data_config, model_config, train_config, run_dir=str(tmp_path / "run"))
+    config = RunConfig(
+        data=data_config, model=model_config, train=train_config, run_dir=str(tmp_path / "run")
+    )
     return train_and_evaluate(config, load_data(data_config))
 
 

@@ -1,5 +1,7 @@
 """From a `DataConfig` to a `SequenceData`: the embedded synthetic log or a data file."""
 
+import numpy as np
+
 from skiprec_tf.config import DataConfig
 from skiprec_tf.data import synthetic
 from skiprec_tf.data.loading import load_sequence_data
@@ -39,3 +41,12 @@ def synthetic_interactions(config: DataConfig):
         seq_len=config.seq_len,
         seed=config.seed,
     )
+
+
+def user_groups(config: DataConfig):
+    """`{"easy": user ids, "hard": user ids}` for the synthetic data set, else None."""
+    if config.format != "synthetic":
+        return None
+    _, kinds = synthetic_interactions(config)
+    users = np.arange(len(kinds))
+    return {"easy": users[kinds == synthetic.EASY], "hard": users[kinds == synthetic.HARD]}

@@ -59,17 +59,3 @@ class NextItNetPlus(SequentialRecommender):
             "kernel_size": self.kernel_size,
             "rezero": self.rezero,
         }
-
-
-def build_nextitnet_plus(model_config, num_items: int) -> NextItNetPlus:
-    """NextItNet+ from a `ModelConfig`."""
-    return NextItNetPlus(
-        num_items,
-        embedding_dim=model_config.embedding_dim,
-        dilations=model_config.dilations,
-        kernel_size=model_config.kernel_size,
-        rezero=model_config.rezero,
-        softmax=model_config.softmax,
-        num_sampled=model_config.num_sampled,
-        name="nextitnet_plus",
-    )

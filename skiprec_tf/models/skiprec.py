@@ -1,0 +1,137 @@
+"""SkipRec: NextItNet+ whose residual blocks a per-user policy retains or skips (Eq. 5)."""
+
+import keras
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from skiprec_tf.models.nextitnet import NextItNetPlus
+from skiprec_tf.models.policy import RETAIN, PolicyNetwork
+
+tfd = tfp.distributions
+
+
+class SkipRec(NextItNetPlus):
+    """The backbone (NextItNet+) and a policy network (section 3.4).
+
+    With the policy's decisions I_l in {0, 1} per user, the adaptive output of block l is
+    (Eq. 5) E_l^adaptive = I_l * block_l(E_{l-1}^adaptive) + (1 - I_l) * E_{l-1}^adaptive.
+
+    Inference uses the greedy policy (argmax; a random policy samples). This base class trains
+    the backbone under the policy's sampled actions with the cross-entropy only, which is the
+    whole training of the random policy; `SkipRecGumbel` and `SkipRecRL` override `train_step`.
+
+    `controlled` `[N]` marks the blocks the policy decides; the others are always retained. It
+    starts all ones; `PolicySchedule` sets it per epoch for a warm-up (none controlled) and a
+    BlockDrop-style curriculum (the last k blocks controlled, k growing).
+
+    Args:
+      num_items: V.
+      policy: a `PolicyNetwork` over the same N blocks.
+      target_usage: optional fraction of blocks to aim for (beyond the paper); None is off.
+      usage_weight: weight of the penalty (usage - target_usage)^2.
+      seed: seed of the sampled actions.
+      **kwargs: the backbone's arguments, see `NextItNetPlus`.
+    """
+
+    def __init__(
+        self,
+        num_items: int,
+        policy: PolicyNetwork,
+        target_usage=None,
+        usage_weight: float = 1.0,
+        seed: int = 0,
+        **kwargs,
+    ):
+        super().__init__(num_items, **kwargs)
+        if policy.num_blocks != self.num_blocks:
+            raise ValueError(
+                f"policy decides {policy.num_blocks} blocks, backbone has {self.num_blocks}"
+            )
+        if target_usage is not None and not 0.0 <= target_usage <= 1.0:
+            raise ValueError(f"target_usage must be in [0, 1], got {target_usage}")
+        self.policy = policy
+        self.target_usage = target_usage
+        self.usage_weight = usage_weight
+        self.seed_generator = keras.random.SeedGenerator(seed)
+        self.controlled = tf.Variable(
+            tf.ones([self.num_blocks]), trainable=False, name="controlled"
+        )
+        self.block_usage_tracker = keras.metrics.Mean(name="block_usage")
+
+    # Actions: float [batch, N], 1 = retain.
+
+    def greedy_actions(self, logits):
+        """Inference actions: argmax of the policy (a sample for a non-deterministic policy)."""
+        if self.policy.deterministic:
+            actions = tf.cast(tf.argmax(logits, axis=-1) == RETAIN, tf.float32)
+        else:
+            actions = self.sampled_actions(logits)
+        return self._only_controlled(actions)
+
+    def sampled_actions(self, logits):
+        """Actions drawn from the policy's categorical distributions."""
+        sample = tfd.Categorical(logits=logits).sample(seed=self.next_seed())
+        return self._only_controlled(tf.cast(sample == RETAIN, tf.float32))
+
+    def next_seed(self):
+        """A fresh stateless seed (TFP takes int32) from the model's seed generator."""
+        return tf.cast(self.seed_generator.next(), tf.int32)
+
+    def _only_controlled(self, actions):
+        return actions * self.controlled + (1.0 - self.controlled)
+
+    def inference_actions(self, inputs):
+        return self.greedy_actions(self.policy(inputs))
+
+    def encode(self, inputs, training=False, actions=None):
+        """Hidden states under `actions` `[batch, N]` (default: the inference policy), Eq. 5."""
+        if actions is None:
+            actions = self.inference_actions(inputs)
+        hidden = self.item_embedding(inputs)
+        for l, block in enumerate(self.residual_blocks):
+            retain = actions[:, l, None, None]
+            hidden = retain * block(hidden) + (1.0 - retain) * hidden
+        return hidden
+
+    def usage_penalty(self, usage):
+        """(usage - target_usage)^2 per user, or 0 without a target (the paper)."""
+        if self.target_usage is None:
+            return tf.zeros_like(usage)
+        return self.usage_weight * tf.square(usage - self.target_usage)
+
+    def train_step(self, data):
+        inputs, targets = data
+        with tf.GradientTape() as tape:
+            actions = self.sampled_actions(self.policy(inputs, training=True))
+            hidden = self.encode(inputs, training=True, actions=actions)
+            loss = self.next_item_loss(hidden, inputs, targets)
+        self._apply(tape, loss)
+        self.block_usage_tracker.update_state(tf.reduce_mean(actions, axis=1))
+        return {
+            "loss": self.loss_tracker.result(),
+            "block_usage": self.block_usage_tracker.result(),
+        }
+
+    def _apply(self, tape, loss):
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        self.loss_tracker.update_state(loss)
+
+    def test_step(self, data):
+        inputs, targets = data
+        actions = self.inference_actions(inputs)
+        scores = self.output_layer(self.encode(inputs, actions=actions)[:, -1])
+        self.ranking.update(scores[:, 1:], targets[:, -1] - 1)
+        self.block_usage_tracker.update_state(tf.reduce_mean(actions, axis=1))
+        return {**self.ranking.results(), "block_usage": self.block_usage_tracker.result()}
+
+    @property
+    def metrics(self):
+        return [*super().metrics, self.block_usage_tracker]
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "target_usage": self.target_usage,
+            "usage_weight": self.usage_weight,
+        }

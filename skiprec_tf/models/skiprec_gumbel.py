@@ -1,0 +1,65 @@
+"""SkipRec-Gumbel: hard Gumbel-max actions forward, softmax-relaxation gradients back (Eq. 6-7)."""
+
+import tensorflow as tf
+import tensorflow_probability as tfp
+
+from skiprec_tf.models.policy import RETAIN
+from skiprec_tf.models.skiprec import SkipRec
+
+tfd = tfp.distributions
+
+
+def gumbel_straight_through(logits, temperature, seed):
+    """One-hot Gumbel-max samples whose gradient is that of the Gumbel-softmax relaxation.
+
+    Forward: z = one_hot(argmax_i(g_i + log pi_i)) (Eq. 6). Backward: the gradient of
+    alpha = softmax((log pi + g) / tau) (Eq. 7) for the same noise g. `logits` may be any
+    unnormalised log pi: the constant of log_softmax cancels in both equations.
+
+    Args:
+      logits: `[..., k]`.
+      temperature: tau.
+      seed: a stateless seed.
+
+    Returns:
+      `[..., k]` exactly one-hot values carrying the relaxation's gradient.
+    """
+    relaxed = tfd.RelaxedOneHotCategorical(temperature, logits=logits).sample(seed=seed)
+    hard = tf.one_hot(tf.argmax(relaxed, axis=-1), tf.shape(logits)[-1], dtype=relaxed.dtype)
+    # Straight-through: the value of `hard`, the gradient of `relaxed`.
+    return relaxed + tf.stop_gradient(hard - relaxed)
+
+
+class SkipRecGumbel(SkipRec):
+    """SkipRec trained end to end with the cross-entropy only; the policy learns through the
+    straight-through Gumbel-softmax (default tau = 10, the paper's).
+
+    Args:
+      temperature: tau of Eq. 7.
+      **kwargs: see `SkipRec`.
+    """
+
+    def __init__(self, num_items, policy, temperature: float = 10.0, **kwargs):
+        super().__init__(num_items, policy, **kwargs)
+        if temperature <= 0:
+            raise ValueError(f"temperature must be positive, got {temperature}")
+        self.temperature = temperature
+
+    def train_step(self, data):
+        inputs, targets = data
+        with tf.GradientTape() as tape:
+            logits = self.policy(inputs, training=True)
+            one_hot = gumbel_straight_through(logits, self.temperature, self.next_seed())
+            actions = self._only_controlled(one_hot[..., RETAIN])
+            hidden = self.encode(inputs, training=True, actions=actions)
+            loss = self.next_item_loss(hidden, inputs, targets)
+            loss += tf.reduce_mean(self.usage_penalty(tf.reduce_mean(actions, axis=1)))
+        self._apply(tape, loss)
+        self.block_usage_tracker.update_state(tf.reduce_mean(actions, axis=1))
+        return {
+            "loss": self.loss_tracker.result(),
+            "block_usage": self.block_usage_tracker.result(),
+        }
+
+    def get_config(self):
+        return {**super().get_config(), "temperature": self.temperature}

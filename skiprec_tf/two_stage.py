@@ -1,0 +1,78 @@
+"""Two-stage training (section 3.5): initialise SkipRec's backbone from a trained NextItNet+."""
+
+import os
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from skiprec_tf.config import RunConfig
+from skiprec_tf.errors import ConfigError
+from skiprec_tf.models import NextItNetPlus, SkipRec
+
+
+def resolve_checkpoint(init_from: str):
+    """(checkpoint prefix, run directory) of `--init_from`: a run directory (its best
+    checkpoint, else its last) or a checkpoint prefix inside a run's `checkpoints/`."""
+    if os.path.isdir(init_from):
+        for kind in ("best", "last"):
+            path = tf.train.latest_checkpoint(os.path.join(init_from, "checkpoints", kind))
+            if path:
+                return path, init_from
+        raise ConfigError(f"--init_from={init_from}: no checkpoint under {init_from}/checkpoints")
+    if not tf.io.gfile.exists(f"{init_from}.index"):
+        raise ConfigError(f"--init_from={init_from}: neither a run directory nor a checkpoint")
+    return init_from, os.path.dirname(os.path.dirname(os.path.dirname(init_from)))
+
+
+def load_backbone(model: SkipRec, init_from: str, item_ids: np.ndarray) -> None:
+    """Copies the backbone of the run at `init_from` into `model`, and its item embedding into
+    the policy network (as the authors do); any mismatch is a `ConfigError`."""
+    path, run_dir = resolve_checkpoint(init_from)
+    config_path = os.path.join(run_dir, "config.json")
+    if not os.path.isfile(config_path):
+        raise ConfigError(f"--init_from={init_from}: {config_path} is missing")
+    with open(config_path) as f:
+        source_config = RunConfig.from_json(f.read()).model
+    source_items = np.load(os.path.join(run_dir, "item_ids.npy"))
+    if not np.array_equal(source_items, item_ids):
+        raise ConfigError(
+            f"--init_from={init_from}: its item vocabulary ({len(source_items) - 1} items) is not "
+            f"this data set's ({len(item_ids) - 1} items); train both on the same data and options"
+        )
+    source = NextItNetPlus(
+        len(item_ids) - 1,
+        embedding_dim=source_config.embedding_dim,
+        dilations=source_config.dilations,
+        kernel_size=source_config.kernel_size,
+        rezero=source_config.rezero,
+    )
+    source(tf.zeros([1, 2], tf.int32))
+    try:
+        tf.train.Checkpoint(model=source).restore(
+            path
+        ).expect_partial().assert_existing_objects_matched()
+    except (AssertionError, ValueError, tf.errors.OpError) as error:
+        raise ConfigError(f"--init_from={init_from}: {path} does not hold its run's model: {error}")
+    mine = (model.embedding_dim, model.dilations, model.kernel_size, model.rezero)
+    theirs = (source.embedding_dim, source.dilations, source.kernel_size, source.rezero)
+    if mine != theirs:
+        raise ConfigError(
+            f"--init_from={init_from}: its backbone (d, dilations, kernel, rezero) = {theirs} "
+            f"differs from this model's {mine}"
+        )
+    for target, origin in _backbone_layers(model, source):
+        target.set_weights(origin.get_weights())
+    policy_embedding = getattr(model.policy, "item_embedding", None)
+    if (
+        policy_embedding is not None
+        and policy_embedding.embeddings.shape == source.item_embedding.embeddings.shape
+    ):
+        policy_embedding.embeddings.assign(source.item_embedding.embeddings)
+    logging.info("Initialised the backbone from %s", path)
+
+
+def _backbone_layers(model, source):
+    yield model.item_embedding, source.item_embedding
+    yield from zip(model.residual_blocks, source.residual_blocks)
+    yield model.output_layer, source.output_layer
