@@ -14,6 +14,7 @@ setup(
         "tensorflow>=2.18,<2.22",
         "tensorflow-probability[tf]>=0.25",
         "tensorboard",  # tf.summary needs it; TensorFlow no longer installs it
+        "matplotlib",  # the block-utilisation figure (paper's Figure 4) in TensorBoard and the run dir
         "numpy",
         "pandas",
         "absl-py",

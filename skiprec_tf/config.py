@@ -200,6 +200,12 @@ class RunConfig:
     run_dir: str = ""
     resume: bool = False
 
+    def __post_init__(self):
+        if self.policy.init_from and self.model.model == "nextitnet_plus":
+            raise ConfigError(
+                "--init_from initialises a SkipRec backbone: use it with --model=skiprec_*"
+            )
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 

@@ -10,8 +10,8 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from skiprec_tf.baselines import evaluate_most_popular
 from skiprec_tf.analysis import analyse_block_usage
+from skiprec_tf.baselines import evaluate_most_popular
 from skiprec_tf.callbacks import PolicySchedule, TensorBoardLogger, TrainingState
 from skiprec_tf.config import DATA_FLAGS, RunConfig
 from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
@@ -19,8 +19,8 @@ from skiprec_tf.data.preprocess import SequenceData
 from skiprec_tf.data.stats import format_table1
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import SkipRec, build_recommender
-from skiprec_tf.two_stage import load_backbone
 from skiprec_tf.report import format_block_usage, format_metrics_table
+from skiprec_tf.two_stage import load_backbone
 
 
 def build_model(config: RunConfig, num_items: int, seq_len: int) -> keras.Model:
@@ -52,12 +52,6 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
         )
     if config.resume:
         _check_resumable(config)
-    os.makedirs(run_dir, exist_ok=True)
-    _write_text(os.path.join(run_dir, "config.json"), config.to_json())
-    np.save(os.path.join(run_dir, "item_ids.npy"), data.item_ids)
-    table1 = format_table1(config.data.name, data)
-    logging.info("Data set:\n%s", table1)
-
     model = build_model(config, data.num_items, data.seq_len)
     callbacks, first_best_epoch = [], 0
     if isinstance(model, SkipRec):
@@ -65,8 +59,14 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
         callbacks, first_best_epoch = [schedule], schedule.first_full_epoch
     state = TrainingState(run_dir, model, model.optimizer, first_best_epoch)
     start_epoch = state.restore_last() if config.resume else 0
-    if start_epoch == 0 and config.policy.init_from and isinstance(model, SkipRec):
+    if start_epoch == 0 and config.policy.init_from:
         load_backbone(model, config.policy.init_from, data.item_ids)
+
+    os.makedirs(run_dir, exist_ok=True)
+    _write_text(os.path.join(run_dir, "config.json"), config.to_json())
+    np.save(os.path.join(run_dir, "item_ids.npy"), data.item_ids)
+    table1 = format_table1(config.data.name, data)
+    logging.info("Data set:\n%s", table1)
     train = config.train
     if start_epoch < train.epochs:
         model.fit(

@@ -54,3 +54,14 @@ def test_paper_ml20_setting():
 def test_invalid_values_name_the_flag(make, flag):
     with pytest.raises(ConfigError, match=flag):
         make()
+
+
+@pytest.mark.parametrize("method", ["rl", "gumbel"])
+def test_paper_skiprec_settings(method):
+    flagfile = os.path.join(os.path.dirname(FLAGFILES[0]), f"ml20_{method}.cfg")
+    with flagsaver.flagsaver():
+        config = _parse(f"--flagfile={flagfile}")
+    assert config.model.model == f"skiprec_{method}" and config.policy.policy == "cnn"
+    assert config.model.num_blocks == 32 and config.model.embedding_dim == 256
+    assert (config.policy.temperature, config.policy.gamma, config.policy.beta) == (10.0, 1.0, 1.0)
+    assert config.policy.target_usage is None  # the budget is off unless asked for

@@ -170,3 +170,11 @@ def test_uncontrolled_blocks_are_always_retained():
     model.controlled.assign([0.0, 0.0, 1.0, 1.0])
     model.policy.logits.bias.assign(tf.tile([30.0, -30.0], [N]))  # the policy skips everything
     np.testing.assert_array_equal(model.inference_actions(inputs), [[1, 1, 0, 0]] * 6)
+
+
+def test_target_usage_penalty():
+    assert float(tf.reduce_max(_model().usage_penalty(tf.constant([0.2, 0.9])))) == 0.0  # off
+    model = _model(SkipRecRL, target_usage=0.5, usage_weight=2.0)
+    np.testing.assert_allclose(model.usage_penalty(tf.constant([0.5, 1.0, 0.0])), [0.0, 0.5, 0.5])
+    with pytest.raises(ValueError, match="target_usage"):
+        _model(target_usage=1.5)
