@@ -27,6 +27,9 @@ from skiprec_tf.config import (
 from skiprec_tf.errors import ConfigError, SkipRecError
 
 # Run
+flags.DEFINE_enum(
+    "mode", "train", ["train", "export", "recommend"], "Train a model, export a run, or recommend."
+)
 flags.DEFINE_string("run_dir", "", "Run directory; default runs/<data_name>_<model>_<time>.")
 flags.DEFINE_bool("resume", False, "Continue the run in --run_dir from its latest checkpoint.")
 # Data
@@ -91,6 +94,18 @@ flags.DEFINE_float("learning_rate", 1e-3, "Adam learning rate.")
 flags.DEFINE_integer("epochs", 20, "Training epochs.")
 flags.DEFINE_integer("seed", 0, "Seed of initialisation and data order.")
 flags.DEFINE_bool("jit_compile", False, "Compile the train and test steps with XLA.")
+
+# Export and recommend
+flags.DEFINE_string(
+    "export_dir", "", "SavedModel base directory (export), or a SavedModel to recommend from."
+)
+flags.DEFINE_string(
+    "model_name", "", "Model directory under --export_dir; default <data_name>_<model>."
+)
+flags.DEFINE_integer("export_version", None, "Version directory; default one more than the newest.")
+flags.DEFINE_integer("top_k", 10, "Items recommended (the serving_default signature's k).")
+flags.DEFINE_list("items", [], "Recommend mode: the history, raw item ids oldest first.")
+flags.DEFINE_string("titles", "", "Recommend mode: movies.csv or u.item, for titles.")
 
 FLAGS = flags.FLAGS
 
@@ -169,6 +184,35 @@ def run(config: RunConfig, flags_text: str = "") -> dict:
     return train_and_evaluate(config, data, user_groups(config.data))
 
 
+def export_run() -> str:
+    """--mode=export: the run in --run_dir as a SavedModel under --export_dir."""
+    if not FLAGS.run_dir or not FLAGS.export_dir:
+        raise ConfigError("--mode=export needs --run_dir (a trained run) and --export_dir")
+    from skiprec_tf.export import RecommenderServing, export_saved_model
+    from skiprec_tf.runs import load_run
+
+    config, model, item_ids = load_run(FLAGS.run_dir)
+    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1, FLAGS.top_k)
+    name = FLAGS.model_name or f"{config.data.name}_{config.model.model}"
+    path = export_saved_model(serving, FLAGS.export_dir, name, FLAGS.export_version)
+    print(f"Exported {FLAGS.run_dir} to {path}")
+    return path
+
+
+def recommend_items() -> None:
+    """--mode=recommend: the top --top_k items after the history --items."""
+    if not FLAGS.items or not (FLAGS.run_dir or FLAGS.export_dir):
+        raise ConfigError("--mode=recommend needs --items and --run_dir or --export_dir")
+    from skiprec_tf import recommend
+
+    items = [int(v) for v in _floats("items", FLAGS.items)]
+    recommender, source = recommend.load_recommender(FLAGS.run_dir, FLAGS.export_dir)
+    titles = recommend.read_titles(FLAGS.titles) if FLAGS.titles else None
+    ids, scores, blocks, latency = recommend.recommend(recommender, items, FLAGS.top_k)
+    print(f"Model: {source}")
+    print(recommend.format_recommendations(items, ids, scores, blocks, latency, titles))
+
+
 def _drop_tensorflow_info(record) -> bool:
     return record.levelno > logging_module.INFO or "tensorflow" not in record.pathname
 
@@ -179,7 +223,12 @@ def main(argv):
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
     try:
-        run(config_from_flags(), FLAGS.flags_into_string())
+        if FLAGS.mode == "export":
+            export_run()
+        elif FLAGS.mode == "recommend":
+            recommend_items()
+        else:
+            run(config_from_flags(), FLAGS.flags_into_string())
     except SkipRecError as error:
         logging.error("%s", error)
         print(f"error: {error}", file=sys.stderr)

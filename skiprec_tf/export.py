@@ -1,0 +1,123 @@
+"""SavedModel export for TF Serving: raw item ids in, top-k raw item ids out, skipped blocks not run."""
+
+import os
+import shutil
+import tempfile
+
+import numpy as np
+import tensorflow as tf
+from absl import logging
+
+from skiprec_tf.errors import ConfigError
+from skiprec_tf.layers.conditional import run_retained_blocks
+from skiprec_tf.models import SkipRec
+from skiprec_tf.models.policy import RETAIN
+
+
+def right_align(item_ids, length: int):
+    """Keeps the last `length` real items of every row, left-padded with 0.
+
+    Padding (0) anywhere in a row, e.g. a right-padded batch of histories of different lengths,
+    moves to the left; the real items keep their order.
+    """
+    unknown_first = tf.argsort(tf.cast(item_ids > 0, tf.int32), axis=1, stable=True)
+    aligned = tf.gather(item_ids, unknown_first, batch_dims=1)
+    aligned = tf.pad(aligned, [[0, 0], [tf.maximum(length - tf.shape(aligned)[1], 0), 0]])
+    return aligned[:, -length:]
+
+
+class RecommenderServing(tf.Module):
+    """Inference only: the trained layers (not the training model), the raw <-> internal item id
+    tables, and `serving_default` / `recommend_k` signatures.
+
+    A request is int64 raw item ids `[batch, any length]` (most recent last; unknown ids and 0
+    count as padding); the response the top-k raw item ids, their scores, and the number of
+    blocks each user ran. With a SkipRec model the greedy policy decides the blocks and a skipped
+    block is not computed (`run_retained_blocks`); with NextItNet+ every block runs.
+    """
+
+    def __init__(self, model, item_ids: np.ndarray, input_length: int, top_k: int = 10):
+        super().__init__(name="recommender")
+        if isinstance(model, SkipRec) and not model.policy.deterministic:
+            raise ConfigError("the random policy is an ablation and is not exported")
+        self.item_embedding = model.item_embedding
+        self.residual_blocks = tuple(model.residual_blocks)
+        self.output_layer = model.output_layer
+        self.policy = model.policy if isinstance(model, SkipRec) else None
+        self.input_length = input_length
+        self.num_items = len(item_ids) - 1
+        self.top_k = min(top_k, self.num_items)
+        self.raw_ids = tf.constant(item_ids, tf.int64)
+        self.to_internal = tf.lookup.StaticHashTable(
+            tf.lookup.KeyValueTensorInitializer(
+                tf.constant(item_ids[1:], tf.int64), tf.range(1, self.num_items + 1, dtype=tf.int32)
+            ),
+            default_value=0,
+        )
+
+    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int64, name="item_ids")])
+    def serve(self, item_ids):
+        return self.recommend(item_ids, tf.constant(self.top_k))
+
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None], tf.int64, name="item_ids"),
+            tf.TensorSpec([], tf.int32, name="k"),
+        ]
+    )
+    def serve_k(self, item_ids, k):
+        return self.recommend(item_ids, k)
+
+    def actions(self, inputs):
+        """The greedy policy's decisions `[batch, N]` (all ones for NextItNet+)."""
+        if self.policy is None:
+            return tf.ones([tf.shape(inputs)[0], len(self.residual_blocks)])
+        return tf.cast(tf.argmax(self.policy(inputs), axis=-1) == RETAIN, tf.float32)
+
+    def scores(self, inputs):
+        """Scores `[batch, V]` of items 1..V, and the actions, of internal-id inputs."""
+        actions = self.actions(inputs)
+        if self.policy is None:
+            hidden = self.item_embedding(inputs)
+            for block in self.residual_blocks:
+                hidden = block(hidden)
+        else:
+            hidden = run_retained_blocks(self.item_embedding(inputs), actions, self.residual_blocks)
+        return self.output_layer(hidden[:, -1])[:, 1:], actions
+
+    def recommend(self, item_ids, k):
+        inputs = right_align(self.to_internal.lookup(item_ids), self.input_length)
+        scores, actions = self.scores(inputs)
+        top = tf.math.top_k(scores, tf.clip_by_value(k, 1, self.num_items))
+        return {
+            "item_ids": tf.gather(self.raw_ids, top.indices + 1),
+            "scores": top.values,
+            "blocks_used": tf.cast(tf.reduce_sum(actions, axis=1), tf.int32),
+        }
+
+
+def export_saved_model(module: RecommenderServing, export_dir: str, model_name: str, version=None):
+    """Writes `<export_dir>/<model_name>/<version>/` (TF Serving's layout) atomically: into a
+    hidden temporary directory beside it (TF Serving ignores non-numeric names), then renamed.
+    `version` defaults to one more than the highest present. Returns the version directory."""
+    base = os.path.join(export_dir, model_name)
+    os.makedirs(base, exist_ok=True)
+    if version is None:
+        present = [int(name) for name in os.listdir(base) if name.isdigit()]
+        version = max(present, default=0) + 1
+    final = os.path.join(base, str(version))
+    if os.path.exists(final):
+        raise ConfigError(f"--export_dir: {final} already exists; choose another --export_version")
+    staging = tempfile.mkdtemp(dir=base, prefix=f".{version}-incomplete-")
+    try:
+        tf.saved_model.save(
+            module,
+            staging,
+            signatures={"serving_default": module.serve, "recommend_k": module.serve_k},
+        )
+        os.rename(staging, final)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    logging.info("Exported %s", final)
+    return final

@@ -1,0 +1,147 @@
+"""SavedModel export: loads and serves in a process that never imports skiprec_tf, gives the
+in-process model's top-k, handles odd requests, and is written atomically."""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from skiprec_tf import export
+from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
+from skiprec_tf.data.sources import load_data
+from skiprec_tf.export import RecommenderServing, export_saved_model, right_align
+from skiprec_tf.runs import load_run
+from skiprec_tf.trainer import train_and_evaluate
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEQ_LEN = 10
+
+# Run in a fresh interpreter: TensorFlow only, never skiprec_tf.
+SERVE = """
+import json, sys
+import tensorflow as tf
+requests = json.loads(sys.argv[2])
+model = tf.saved_model.load(sys.argv[1])
+out = {}
+for name, rows in requests.items():
+    result = model.signatures["recommend_k"](item_ids=tf.constant(rows, tf.int64), k=tf.constant(5))
+    out[name] = {key: value.numpy().tolist() for key, value in result.items()}
+out["default_k"] = len(model.signatures["serving_default"](item_ids=tf.constant([[1]], tf.int64))["item_ids"][0])
+out["imported"] = "skiprec_tf" in sys.modules
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A small trained SkipRec-RL run whose policy is pushed to mixed decisions."""
+    run_dir = str(tmp_path_factory.mktemp("export") / "run")
+    data_config = DataConfig(synthetic_users=300, synthetic_items=40, seq_len=SEQ_LEN)
+    config = RunConfig(
+        data=data_config,
+        model=ModelConfig(model="skiprec_rl", embedding_dim=8, num_blocks=4),
+        policy=PolicyConfig(),
+        train=TrainConfig(batch_size=64, epochs=1),
+        run_dir=run_dir,
+    )
+    train_and_evaluate(config, load_data(data_config))
+    return run_dir
+
+
+def _requests(item_ids):
+    rng = np.random.default_rng(0)
+    known = item_ids[1:].tolist()
+    history = rng.choice(known, size=30).tolist()
+    return {
+        "long": [history],  # longer than t - 1: only the last 9 items count
+        "last_9": [history[-9:]],
+        "short": [history[-3:]],
+        "short_left_padded": [[0] * 6 + history[-3:]],
+        "short_right_padded": [history[-3:] + [0] * 6],
+        "unknown": [[-5, history[-2], 10**12, history[-1]]],
+        "known_only": [[history[-2], history[-1]]],
+        "all_padding": [[0, 0, 0], [-1, 10**12, 7777777]],
+        "batch": [history[-9:], history[-20:-11], history[-5:-1] + [0] * 5],
+    }
+
+
+def _serve_in_fresh_process(path, requests):
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    env["TF_CPP_MIN_LOG_LEVEL"] = "3"
+    result = subprocess.run(
+        [sys.executable, "-c", SERVE, path, json.dumps(requests)],
+        cwd="/",
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def test_export_round_trip_without_skiprec_tf(run_dir, tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "skiprec_tf.main", "--mode=export", f"--run_dir={run_dir}",
+         f"--export_dir={tmp_path}", "--model_name=synthetic_rl", "--top_k=7"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    path = tmp_path / "synthetic_rl" / "1"
+    assert (path / "saved_model.pb").is_file()
+    assert os.listdir(tmp_path / "synthetic_rl") == ["1"], "no staging directory left behind"
+
+    config, model, item_ids = load_run(run_dir)
+    serving = RecommenderServing(model, item_ids, SEQ_LEN - 1, top_k=7)
+    requests = _requests(item_ids)
+    served = _serve_in_fresh_process(str(path), requests)
+    assert served["imported"] is False and served["default_k"] == 7
+
+    for name, rows in requests.items():
+        live = serving.serve_k(tf.constant(rows, tf.int64), tf.constant(5))
+        assert served[name]["item_ids"] == live["item_ids"].numpy().tolist(), name
+        np.testing.assert_allclose(served[name]["scores"], live["scores"], atol=1e-5)
+        assert served[name]["blocks_used"] == live["blocks_used"].numpy().tolist(), name
+    assert served["long"] == served["last_9"], "a long history keeps its last t - 1 items"
+    for padded in ("short_left_padded", "short_right_padded"):
+        assert served[padded] == served["short"], padded
+    assert served["unknown"] == served["known_only"], "unknown ids count as padding"
+    assert len(served["all_padding"]["item_ids"]) == 2 and len(served["batch"]["item_ids"]) == 3
+
+
+def test_serving_equals_the_masked_training_model(run_dir):
+    config, model, item_ids = load_run(run_dir)
+    # Push the policy to mixed per-user decisions so that real skipping is exercised.
+    rng = np.random.default_rng(1)
+    head = model.policy.logits
+    head.kernel.assign(rng.normal(scale=3.0, size=head.kernel.shape).astype("float32"))
+    serving = RecommenderServing(model, item_ids, SEQ_LEN - 1)
+    inputs = tf.constant(rng.integers(0, len(item_ids), size=(64, SEQ_LEN - 1)), tf.int32)
+    scores, actions = tf.function(serving.scores)(inputs)
+    assert 0 < float(tf.reduce_mean(actions)) < 1 and len(np.unique(actions, axis=0)) > 2
+    np.testing.assert_array_equal(actions, model.inference_actions(inputs))
+    np.testing.assert_allclose(scores, model(inputs)[:, 1:], atol=1e-5)
+
+
+def test_right_align():
+    rows = tf.constant([[3, 0, 4, 0], [0, 0, 0, 0], [1, 2, 3, 4]], tf.int32)
+    np.testing.assert_array_equal(right_align(rows, 3), [[0, 3, 4], [0, 0, 0], [2, 3, 4]])
+    np.testing.assert_array_equal(right_align(rows, 6)[0], [0, 0, 0, 0, 3, 4])
+
+
+def test_a_failed_export_leaves_no_version_directory(run_dir, tmp_path, monkeypatch):
+    config, model, item_ids = load_run(run_dir)
+    serving = RecommenderServing(model, item_ids, SEQ_LEN - 1)
+
+    def crash(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(export.tf.saved_model, "save", crash)
+    with pytest.raises(OSError, match="disk full"):
+        export_saved_model(serving, str(tmp_path), "m")
+    assert os.listdir(tmp_path / "m") == []
