@@ -153,9 +153,11 @@ def test_rl_gradient_raises_the_log_prob_of_an_action_with_positive_advantage():
     )
 
 
-@pytest.mark.parametrize("cls", [SkipRec, SkipRecGumbel, SkipRecRL])
-def test_train_steps_run_and_report_block_usage(cls):
-    model = _model(cls)
+@pytest.mark.parametrize(
+    "cls, policy_cls", [(SkipRec, RandomPolicy), (SkipRecGumbel, CNNPolicy), (SkipRecRL, GRUPolicy)]
+)
+def test_train_steps_run_and_report_block_usage(cls, policy_cls):
+    model = _model(cls, policy_cls)
     model.compile(optimizer="adam")
     inputs, targets = _batch(rows=16)
     history = model.fit(inputs, targets, batch_size=8, epochs=1, verbose=0)
