@@ -105,17 +105,18 @@ class SkipRec(NextItNetPlus):
             actions = self.sampled_actions(self.policy(inputs, training=True))
             hidden = self.encode(inputs, training=True, actions=actions)
             loss = self.next_item_loss(hidden, inputs, targets)
-        self._apply(tape, loss)
+        return self.apply_step(tape, loss, actions)
+
+    def apply_step(self, tape, loss, actions):
+        """One optimizer step on every weight; tracks the loss and the training block usage."""
+        gradients = tape.gradient(loss, self.trainable_variables)
+        self.optimizer.apply(gradients, self.trainable_variables)
+        self.loss_tracker.update_state(loss)
         self.block_usage_tracker.update_state(tf.reduce_mean(actions, axis=1))
         return {
             "loss": self.loss_tracker.result(),
             "block_usage": self.block_usage_tracker.result(),
         }
-
-    def _apply(self, tape, loss):
-        gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        self.loss_tracker.update_state(loss)
 
     def test_step(self, data):
         inputs, targets = data

@@ -54,12 +54,7 @@ class SkipRecGumbel(SkipRec):
             hidden = self.encode(inputs, training=True, actions=actions)
             loss = self.next_item_loss(hidden, inputs, targets)
             loss += tf.reduce_mean(self.usage_penalty(tf.reduce_mean(actions, axis=1)))
-        self._apply(tape, loss)
-        self.block_usage_tracker.update_state(tf.reduce_mean(actions, axis=1))
-        return {
-            "loss": self.loss_tracker.result(),
-            "block_usage": self.block_usage_tracker.result(),
-        }
+        return self.apply_step(tape, loss, actions)
 
     def get_config(self):
         return {**super().get_config(), "temperature": self.temperature}

@@ -65,12 +65,7 @@ class SkipRecRL(SkipRec):
         with tf.GradientTape() as tape:
             ce_loss, rl_loss, _, sampled = self.losses(inputs, targets)
             loss = ce_loss + self.beta * rl_loss  # Eq. 10
-        self._apply(tape, loss)
-        self.block_usage_tracker.update_state(tf.reduce_mean(sampled, axis=1))
-        return {
-            "loss": self.loss_tracker.result(),
-            "block_usage": self.block_usage_tracker.result(),
-        }
+        return self.apply_step(tape, loss, sampled)
 
     def get_config(self):
         return {
