@@ -1,8 +1,13 @@
-"""Trains and evaluates a next-item recommender from flags or a flagfile.
+"""Trains and evaluates NextItNet+ or SkipRec from flags or a flagfile; exports a run; recommends.
 
 Example:
-  python -m skiprec_tf.main --flagfile=flags/mlsmall_plus.cfg --data_path=../shared/data/ml-latest-small/ratings.csv
+  python -m skiprec_tf.main --flagfile=flags/mlsmall_rl.cfg --run_dir=runs/mlsmall_rl
   tensorboard --logdir=runs
+  python -m skiprec_tf.main --mode=export --run_dir=runs/mlsmall_rl --export_dir=exports
+  python -m skiprec_tf.main --mode=recommend --export_dir=exports/ml-latest-small_skiprec_rl \
+      --items=1,260,1196 --titles=../shared/data/ml-latest-small/movies.csv
+
+This is the only module that defines or reads flags: it turns them into a frozen `RunConfig`.
 """
 
 import logging as logging_module
@@ -130,7 +135,7 @@ def config_from_flags() -> RunConfig:
         model=FLAGS.model,
         embedding_dim=FLAGS.embedding_dim,
         num_blocks=FLAGS.num_blocks,
-        block_dilations=tuple(int(r) for r in _floats("block_dilations", FLAGS.block_dilations)),
+        block_dilations=_ints("block_dilations", FLAGS.block_dilations),
         kernel_size=FLAGS.kernel_size,
         rezero=FLAGS.rezero,
         softmax=FLAGS.softmax,
@@ -165,10 +170,20 @@ def config_from_flags() -> RunConfig:
 
 
 def _floats(flag: str, values) -> tuple:
+    return _numbers(flag, values, float)
+
+
+def _ints(flag: str, values) -> tuple:
+    return _numbers(flag, values, int)
+
+
+def _numbers(flag: str, values, kind) -> tuple:
     try:
-        return tuple(float(v) for v in values)
+        return tuple(kind(v) for v in values)
     except ValueError:
-        raise ConfigError(f"--{flag}={','.join(values)} is not a list of numbers") from None
+        raise ConfigError(
+            f"--{flag}={','.join(values)} is not a list of {kind.__name__}s"
+        ) from None
 
 
 def run(config: RunConfig, flags_text: str = "") -> dict:
@@ -205,7 +220,7 @@ def recommend_items() -> None:
         raise ConfigError("--mode=recommend needs --items and --run_dir or --export_dir")
     from skiprec_tf import recommend
 
-    items = [int(v) for v in _floats("items", FLAGS.items)]
+    items = list(_ints("items", FLAGS.items))
     recommender, source = recommend.load_recommender(FLAGS.run_dir, FLAGS.export_dir)
     titles = recommend.read_titles(FLAGS.titles) if FLAGS.titles else None
     ids, scores, blocks, latency = recommend.recommend(recommender, items, FLAGS.top_k)
