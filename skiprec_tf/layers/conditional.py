@@ -22,14 +22,17 @@ def run_retained_blocks(hidden, actions, blocks):
     for l, block in enumerate(blocks):
         retain = actions[:, l] > 0
         active = tf.reduce_sum(tf.cast(retain, tf.int32))
-        hidden = tf.cond(
-            active == batch,
-            lambda block=block, hidden=hidden: block(hidden),
-            lambda block=block, hidden=hidden, retain=retain, active=active: tf.cond(
-                active == 0,
-                lambda: hidden,
-                lambda: _gather_run_scatter(block, hidden, retain),
-            ),
+        # One branch op per block: nobody (0), some (1) or every row (2) retains it.
+        case = tf.where(active == batch, 2, tf.where(active == 0, 0, 1))
+        hidden = tf.switch_case(
+            case,
+            [
+                lambda hidden=hidden: hidden,
+                lambda block=block, hidden=hidden, retain=retain: _gather_run_scatter(
+                    block, hidden, retain
+                ),
+                lambda block=block, hidden=hidden: block(hidden),
+            ],
         )
     return hidden
 
