@@ -11,7 +11,7 @@ from absl import logging
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.layers.conditional import run_retained_blocks
 from skiprec_tf.models import SkipRec
-from skiprec_tf.models.policy import RETAIN
+from skiprec_tf.models.policy import greedy_retain
 
 
 def right_align(item_ids, length: int):
@@ -72,7 +72,7 @@ class RecommenderServing(tf.Module):
         """The greedy policy's decisions `[batch, N]` (all ones for NextItNet+)."""
         if self.policy is None:
             return tf.ones([tf.shape(inputs)[0], len(self.residual_blocks)])
-        return tf.cast(tf.argmax(self.policy(inputs), axis=-1) == RETAIN, tf.float32)
+        return greedy_retain(self.policy(inputs))
 
     def scores(self, inputs):
         """Scores `[batch, V]` of items 1..V, and the actions, of internal-id inputs."""

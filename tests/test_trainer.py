@@ -11,6 +11,7 @@ import tensorflow as tf
 from skiprec_tf.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.errors import ConfigError
+from skiprec_tf.metrics import METRIC_NAMES
 from skiprec_tf.trainer import build_model, train_and_evaluate
 
 
@@ -67,14 +68,7 @@ def test_run_directory_contents(tmp_path, data):
     assert RunConfig.from_json((run_dir / "config.json").read_text()) == _config(run_dir, 2)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics == json.loads(json.dumps(results))
-    assert set(metrics["test"]) == {
-        "mrr_at_5",
-        "mrr_at_20",
-        "hr_at_5",
-        "hr_at_20",
-        "ndcg_at_5",
-        "ndcg_at_20",
-    }
+    assert set(metrics["test"]) == set(METRIC_NAMES)  # the literal list: tests/test_metrics.py
     assert metrics["data"]["test"] == len(data.test)
     tags = _tensorboard_tags(run_dir / "tensorboard")
     assert {"train/loss", "train/learning_rate", "valid/mrr_at_5", "test/hr_at_20"} <= tags

@@ -82,10 +82,12 @@ class SequentialRecommender(keras.Model):
 
     def test_step(self, data):
         inputs, targets = data
-        scores = self(inputs, training=False)
-        # Column 0 is padding, never a candidate: rank among items 1..V.
-        self.ranking.update(scores[:, 1:], targets[:, -1] - 1)
+        self.update_ranking(self(inputs, training=False), targets)
         return self.ranking.results()
+
+    def update_ranking(self, scores, targets):
+        """Ranks the true last item of every sequence among items 1..V (column 0 is padding)."""
+        self.ranking.update(scores[:, 1:], targets[:, -1] - 1)
 
     @property
     def metrics(self):

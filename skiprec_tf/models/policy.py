@@ -8,6 +8,11 @@ from skiprec_tf.layers import NextItNetBlock
 SKIP, RETAIN = 0, 1
 
 
+def greedy_retain(logits):
+    """The greedy policy: 1.0 where a block's retain logit wins its argmax, else 0.0 `[batch, N]`."""
+    return tf.cast(tf.argmax(logits, axis=-1) == RETAIN, tf.float32)
+
+
 class PolicyNetwork(keras.layers.Layer):
     """Base of the policies: item ids `[batch, seq_len]` -> logits `[batch, N, 2]` (skip, retain).
 

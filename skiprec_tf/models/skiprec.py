@@ -5,7 +5,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from skiprec_tf.models.nextitnet import NextItNetPlus
-from skiprec_tf.models.policy import RETAIN, PolicyNetwork
+from skiprec_tf.models.policy import RETAIN, PolicyNetwork, greedy_retain
 
 tfd = tfp.distributions
 
@@ -63,7 +63,7 @@ class SkipRec(NextItNetPlus):
     def greedy_actions(self, logits):
         """Inference actions: argmax of the policy (a sample for a non-deterministic policy)."""
         if self.policy.deterministic:
-            actions = tf.cast(tf.argmax(logits, axis=-1) == RETAIN, tf.float32)
+            actions = greedy_retain(logits)
         else:
             actions = self.sampled_actions(logits)
         return self._only_controlled(actions)
@@ -122,7 +122,7 @@ class SkipRec(NextItNetPlus):
         inputs, targets = data
         actions = self.inference_actions(inputs)
         scores = self.output_layer(self.encode(inputs, actions=actions)[:, -1])
-        self.ranking.update(scores[:, 1:], targets[:, -1] - 1)
+        self.update_ranking(scores, targets)
         self.block_usage_tracker.update_state(tf.reduce_mean(actions, axis=1))
         return {**self.ranking.results(), "block_usage": self.block_usage_tracker.result()}
 
