@@ -126,6 +126,33 @@ def test_serving_equals_the_masked_training_model(run_dir):
     assert 0 < float(tf.reduce_mean(actions)) < 1 and len(np.unique(actions, axis=0)) > 2
     np.testing.assert_array_equal(actions, model.inference_actions(inputs))
     np.testing.assert_allclose(scores, model(inputs)[:, 1:], atol=1e-5)
+    one_user = tf.function(serving.scores)  # batch 1: the one-user plan
+    for row in range(8):
+        scores, actions = one_user(inputs[row : row + 1])
+        np.testing.assert_allclose(scores, model(inputs[row : row + 1])[:, 1:], atol=1e-5)
+
+
+def test_saved_model_cli_lists_signatures_of_stock_ops(run_dir, tmp_path):
+    config, model, item_ids = load_run(run_dir)
+    path = export_saved_model(RecommenderServing(model, item_ids, SEQ_LEN - 1), str(tmp_path), "m")
+    cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
+    shown = subprocess.run(
+        [cli, "show", "--all", "--dir", path],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert shown.returncode == 0, shown.stderr
+    for expected in ("signature_def['serving_default']", "signature_def['recommend_k']",
+                     "inputs['item_ids'] tensor_info", "dtype: DT_INT64", "shape: (-1, -1)",
+                     "outputs['item_ids']", "outputs['scores']", "outputs['blocks_used']"):  # fmt: skip
+        assert expected in shown.stdout, expected
+
+    graph = tf.saved_model.load(path).signatures["serving_default"].graph.as_graph_def()
+    nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
+    assert not {n.op for n in nodes} & {"PyFunc", "EagerPyFunc", "PyFuncStateless"}
+    # The per-block calls of the one-user plan must stay calls (see conditional._function_call).
+    calls = [n for n in nodes if n.op in ("Case", "StatelessCase")]
+    not_lowered = [n for n in calls if not n.attr["_lower_using_switch_merge"].b]
+    assert len(not_lowered) >= config.model.num_blocks
 
 
 def test_right_align():
