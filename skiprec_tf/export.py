@@ -9,7 +9,7 @@ import tensorflow as tf
 from absl import logging
 
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.layers.conditional import run_every_block, run_retained_blocks
+from skiprec_tf.layers.conditional import run_retained_blocks
 from skiprec_tf.models import SkipRec
 from skiprec_tf.models.policy import greedy_retain
 
@@ -72,14 +72,17 @@ class RecommenderServing(tf.Module):
         """The greedy policy's decisions `[batch, N]` (all ones for NextItNet+)."""
         if self.policy is None:
             return tf.ones([tf.shape(inputs)[0], len(self.residual_blocks)])
-        return greedy_retain(self.policy(inputs, run_blocks=run_every_block))
+        return greedy_retain(self.policy(inputs))
 
     def scores(self, inputs):
         """Scores `[batch, V]` of items 1..V, and the actions, of internal-id inputs."""
         actions = self.actions(inputs)
-        # NextItNet+ goes the same way with every block retained, so that a measured speedup
-        # comes from the skipping alone (and NextItNet+ gets the same fast batch-1 plan).
-        hidden = run_retained_blocks(self.item_embedding(inputs), actions, self.residual_blocks)
+        hidden = self.item_embedding(inputs)
+        if self.policy is None:  # every block, in order: NextItNet+'s fastest plan
+            for block in self.residual_blocks:
+                hidden = block(hidden)
+        else:
+            hidden = run_retained_blocks(hidden, actions, self.residual_blocks)
         return self.output_layer(hidden[:, -1])[:, 1:], actions
 
     def recommend(self, item_ids, k):
@@ -105,13 +108,20 @@ def export_saved_model(module: RecommenderServing, export_dir: str, model_name: 
     final = os.path.join(base, str(version))
     if os.path.exists(final):
         raise ConfigError(f"--export_dir: {final} already exists; choose another --export_version")
+    # Track the tf.Variables the signatures capture. Keras 3 layers alone are not enough: their
+    # variables would load in TF 2 Python, but TF Serving's session-based loader (and
+    # `saved_model_cli run`) would not find them ("Could not find variable ...").
+    signatures = {"serving_default": module.serve, "recommend_k": module.serve_k}
+    module.served_variables = list(
+        {
+            id(variable): variable
+            for function in signatures.values()
+            for variable in function.get_concrete_function().variables
+        }.values()
+    )
     staging = tempfile.mkdtemp(dir=base, prefix=f".{version}-incomplete-")
     try:
-        tf.saved_model.save(
-            module,
-            staging,
-            signatures={"serving_default": module.serve, "recommend_k": module.serve_k},
-        )
+        tf.saved_model.save(module, staging, signatures=signatures)
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

@@ -2,6 +2,7 @@
 in-process model's top-k, handles odd requests, and is written atomically."""
 
 import json
+import math
 import os
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from skiprec_tf import export
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.export import RecommenderServing, export_saved_model, right_align
+from skiprec_tf.layers.conditional import GROUP
 from skiprec_tf.runs import load_run
 from skiprec_tf.trainer import train_and_evaluate
 
@@ -141,6 +143,15 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(run_dir, tmp_path):
         capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
+    # `run` loads the SavedModel into a session, as TF Serving's model server does.
+    np.save(tmp_path / "request.npy", item_ids[None, 1:4].astype(np.int64))
+    ran = subprocess.run(
+        [cli, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
+         "--inputs", f"item_ids={tmp_path / 'request.npy'}"],
+        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert ran.returncode == 0, ran.stderr[-2000:]
+    assert "Result for output key item_ids" in ran.stdout and "blocks_used" in ran.stdout
     for expected in ("signature_def['serving_default']", "signature_def['recommend_k']",
                      "inputs['item_ids'] tensor_info", "dtype: DT_INT64", "shape: (-1, -1)",
                      "outputs['item_ids']", "outputs['scores']", "outputs['blocks_used']"):  # fmt: skip
@@ -149,10 +160,11 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(run_dir, tmp_path):
     graph = tf.saved_model.load(path).signatures["serving_default"].graph.as_graph_def()
     nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
     assert not {n.op for n in nodes} & {"PyFunc", "EagerPyFunc", "PyFuncStateless"}
-    # The per-block calls of the one-user plan must stay calls (see conditional._function_call).
+    # The plan choice and the one-user plan's group calls must stay calls
+    # (see conditional._function_call), not be inlined.
     calls = [n for n in nodes if n.op in ("Case", "StatelessCase")]
     not_lowered = [n for n in calls if not n.attr["_lower_using_switch_merge"].b]
-    assert len(not_lowered) >= config.model.num_blocks
+    assert len(not_lowered) >= 1 + math.ceil(config.model.num_blocks / GROUP)
 
 
 def test_right_align():

@@ -17,9 +17,7 @@ class PolicyNetwork(keras.layers.Layer):
     """Base of the policies: item ids `[batch, seq_len]` -> logits `[batch, N, 2]` (skip, retain).
 
     All N decisions are made at once from the whole sequence (the paper, after BlockDrop).
-    `deterministic` policies act greedily (argmax) at inference; the others sample. `call`
-    takes an optional `run_blocks(hidden, blocks)` that replaces running a policy's own
-    residual blocks in order (serving passes `run_every_block`); policies without blocks ignore it.
+    `deterministic` policies act greedily (argmax) at inference; the others sample.
 
     Args:
       num_items: V.
@@ -60,13 +58,10 @@ class CNNPolicy(PolicyNetwork):
         )
         self.logits = keras.layers.Dense(2 * num_blocks, name="block_logits")
 
-    def call(self, inputs, run_blocks=None):
+    def call(self, inputs):
         hidden = self.item_embedding(inputs)
-        if run_blocks is None:
-            for block in self.residual_blocks:
-                hidden = block(hidden)
-        else:
-            hidden = run_blocks(hidden, self.residual_blocks)
+        for block in self.residual_blocks:
+            hidden = block(hidden)
         mask = tf.cast(inputs != 0, hidden.dtype)[..., None]
         pooled = tf.reduce_sum(hidden * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
         return tf.reshape(self.logits(pooled), [-1, self.num_blocks, 2])
@@ -86,8 +81,7 @@ class GRUPolicy(PolicyNetwork):
         self.gru = keras.layers.GRU(embedding_dim, name="gru")
         self.logits = keras.layers.Dense(2 * num_blocks, name="block_logits")
 
-    def call(self, inputs, run_blocks=None):
-        del run_blocks  # no residual blocks
+    def call(self, inputs):
         # Left padding comes first, so the last state has read every real item.
         return tf.reshape(
             self.logits(self.gru(self.item_embedding(inputs))), [-1, self.num_blocks, 2]
@@ -100,8 +94,7 @@ class RandomPolicy(PolicyNetwork):
 
     deterministic = False
 
-    def call(self, inputs, run_blocks=None):
-        del run_blocks  # no residual blocks
+    def call(self, inputs):
         return tf.zeros([tf.shape(inputs)[0], self.num_blocks, 2])
 
 
