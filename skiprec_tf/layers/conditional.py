@@ -4,23 +4,23 @@ import tensorflow as tf
 from tensorflow.python.ops import cond_v2
 
 SKIPPED, SOME_ROWS, ALL_ROWS = 0, 1, 2
+GROUP = 4  # blocks decided by one call in the one-user plan
 
 
 def run_retained_blocks(hidden, actions, blocks):
     """E_l = block_l(E_{l-1}) for the rows with actions[:, l] = 1, E_{l-1} for the others (Eq. 5).
 
-    Unlike the masked training form, a block is computed only for the rows that retain it: all
-    rows (the block as is), none (nothing at all, not even a gather), or some (gather those rows,
-    run the block, scatter them back). A batch of one user therefore runs exactly its own blocks.
-
-    Two execution plans, chosen per request by its batch size (both measured by
-    `tools/benchmark_inference.py`):
-      - one user: each block is a function call that happens only if the user retains it. At
-        batch 1 the ops are tiny and per-op dispatch dominates; a block as its own function runs
-        about twice as fast as the same ops inlined into the big graph, and a skipped block costs
-        one call of the identity.
-      - several users: one `Case` per block, inlined into the graph (switch/merge), so the large
-        ops keep the executor's parallelism.
+    Unlike the masked training form, a block is computed only for the rows that retain it. Two
+    execution plans, chosen per request by its batch size (`tools/benchmark_inference.py`
+    measures both):
+      - several users: one `Case` per block, inlined into the graph (switch/merge): nobody
+        retains the block (nothing runs, not even a gather), some rows do (gather them, run the
+        block, scatter them back), or every row does (the block as is).
+      - one user: at batch 1 the ops are tiny and a branch costs as much as a quarter of a
+        block at d = 64 (an inlined branch still visits the untaken branch's ops; a called one
+        costs a function call). So the blocks go in groups of `GROUP`, and one call per group
+        runs the function of exactly the retained subset, its blocks inlined in it (2^GROUP
+        small functions per group).
 
     Args:
       hidden: `[batch, seq_len, d]` block input E_0.
@@ -40,19 +40,25 @@ def run_retained_blocks(hidden, actions, blocks):
     )
 
 
-def run_every_block(hidden, blocks):
-    """The blocks in order, every row retaining every block, with the plans of
-    `run_retained_blocks` (the policy network's blocks, in serving)."""
-    return run_retained_blocks(hidden, tf.ones([tf.shape(hidden)[0], len(blocks)]), blocks)
-
-
 def _one_user(hidden, actions, blocks):
     # The one row's actions; reduce_max rather than [0] keeps the trace valid for any batch.
-    retains = tf.unstack(tf.cast(tf.reduce_max(actions, axis=0) > 0, tf.int32), num=len(blocks))
-    for block, retain in zip(blocks, retains):
+    retain = tf.cast(tf.reduce_max(actions, axis=0) > 0, tf.int32)
+    groups = [blocks[start : start + GROUP] for start in range(0, len(blocks), GROUP)]
+    # Subset code of a group: bit i set = its block i retained.
+    retain = tf.pad(retain, [[0, GROUP * len(groups) - len(blocks)]])
+    codes = tf.reduce_sum(tf.reshape(retain, [-1, GROUP]) * 2 ** tf.range(GROUP), axis=1)
+    for group, code in zip(groups, tf.unstack(codes, num=len(groups))):
+        subsets = [[b for i, b in enumerate(group) if c >> i & 1] for c in range(2 ** len(group))]
         hidden = _function_call(
-            retain, [lambda hidden=hidden: hidden, lambda block=block, hidden=hidden: block(hidden)]
+            code,
+            [lambda subset=subset, hidden=hidden: _in_order(hidden, subset) for subset in subsets],
         )
+    return hidden
+
+
+def _in_order(hidden, blocks):
+    for block in blocks:
+        hidden = block(hidden)
     return hidden
 
 
