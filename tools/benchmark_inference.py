@@ -1,9 +1,11 @@
 """Inference speed of exported models, measured in one run, alternating models.
 
-Exports every named run to a SavedModel (what TF Serving loads), loads it back with
-`tf.saved_model.load`, and on the run's test split measures batch-256 throughput (median over
-rounds of full passes) and batch-1 latency (p50, p99 over single requests). Per model it prints
-the measured speedup against the first (NextItNet+), the ideal speedup from the FLOPs actually
+Exports every named run to a SavedModel and loads it back the way TF Serving's model server does
+(`--loader=session`: the SavedModel in a TF session, one `Session::Run` of the signature per
+request), or with `tf.saved_model.load` (`--loader=eager`, which also pays a Python call per
+captured variable). On the run's test split it measures batch-256 throughput (median over rounds
+of full passes) and batch-1 latency (p50, p99 over single requests). Per model it prints the
+measured speedup against the first (NextItNet+), the ideal speedup from the FLOPs actually
 executed (policy network and output layer included, with the measured block usage), and their
 ratio.
 
@@ -29,25 +31,48 @@ flags.DEFINE_list("runs", [], "name=run_dir pairs; the first is the baseline (Ne
 flags.DEFINE_integer("rounds", 5, "Timed passes over the test split at batch 256, per model.")
 flags.DEFINE_integer("batch_size", 256, "Batch of the throughput measurement.")
 flags.DEFINE_integer("single_requests", 300, "Batch-1 requests timed per model.")
+flags.DEFINE_enum("loader", "session", ["session", "eager"], "How the SavedModels are loaded.")
 FLAGS = flags.FLAGS
 
 
-def _prepare(name, run_dir, export_dir):
+def _session_signature(path):
+    """`serving_default` of the SavedModel at `path` loaded into its own TF session, as TF
+    Serving loads it: a callable from an int64 batch to its outputs as numpy arrays."""
+    graph = tf.Graph()
+    with graph.as_default():
+        session = tf.compat.v1.Session(graph=graph)
+        signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], path).signature_def[
+            "serving_default"
+        ]
+        names = sorted(signature.outputs)
+        run = session.make_callable(
+            [signature.outputs[name].name for name in names],
+            [signature.inputs["item_ids"].name],
+        )
+    return lambda batch: dict(zip(names, run(batch)))
+
+
+def _eager_signature(path):
+    signature = tf.saved_model.load(path).signatures["serving_default"]
+    return lambda batch: {
+        name: value.numpy() for name, value in signature(item_ids=tf.constant(batch)).items()
+    }
+
+
+LOADERS = {"session": _session_signature, "eager": _eager_signature}
+
+
+def _prepare(name, run_dir, export_dir, loader):
     config, model, item_ids = load_run(run_dir)
     serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)
     path = export_saved_model(serving, export_dir, name.replace("+", "plus").replace(" ", "_"))
     data = load_data(config.data)
     requests = item_ids[data.test[:, :-1]]  # raw ids, as a client sends them
-    return (
-        config,
-        tf.saved_model.load(path).signatures["serving_default"],
-        requests,
-        len(item_ids) - 1,
-    )
+    return config, LOADERS[loader](path), requests, len(item_ids) - 1
 
 
 class _Floor(tf.Module):
-    """A signature that returns its input: the cost of calling a SavedModel from Python."""
+    """A signature that returns its input: the cost of a request that computes nothing."""
 
     @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int64, name="item_ids")])
     def serve(self, item_ids):
@@ -61,45 +86,39 @@ def main(argv):
         for pair in FLAGS.runs:
             name, run_dir = pair.split("=", 1)
             names.append(name)
-            models[name] = _prepare(name, run_dir, export_dir)
+            models[name] = _prepare(name, run_dir, export_dir, FLAGS.loader)
         requests = models[names[0]][2]
         batches = [
-            tf.constant(requests[i : i + FLAGS.batch_size])
-            for i in range(0, len(requests), FLAGS.batch_size)
+            requests[i : i + FLAGS.batch_size] for i in range(0, len(requests), FLAGS.batch_size)
         ]
-        singles = [
-            tf.constant(requests[i : i + 1])
-            for i in range(min(FLAGS.single_requests, len(requests)))
-        ]
+        singles = [requests[i : i + 1] for i in range(min(FLAGS.single_requests, len(requests)))]
         floor_path = f"{export_dir}/floor"
         tf.saved_model.save(_Floor(), floor_path)
-        floor = tf.saved_model.load(floor_path).signatures["serving_default"]
+        floor = LOADERS[FLAGS.loader](floor_path)
         floor_latencies = []
         for single in singles + singles:
             start = time.perf_counter()
-            floor(item_ids=single)["item_ids"].numpy()
+            floor(single)
             floor_latencies.append(1000 * (time.perf_counter() - start))
         blocks = {}
         for name in names:  # warm-up, and the blocks each test user runs
             serve = models[name][1]
-            blocks[name] = np.concatenate(
-                [serve(item_ids=b)["blocks_used"].numpy() for b in batches]
-            )
-            serve(item_ids=singles[0])
+            blocks[name] = np.concatenate([serve(batch)["blocks_used"] for batch in batches])
+            serve(singles[0])
         passes = {name: [] for name in names}
         for _ in range(FLAGS.rounds):
             for name in names:  # alternate models so that machine noise hits all alike
                 serve = models[name][1]
                 start = time.perf_counter()
                 for batch in batches:
-                    serve(item_ids=batch)["item_ids"].numpy()
+                    serve(batch)
                 passes[name].append(time.perf_counter() - start)
         latencies = {name: [] for name in names}
         for single in singles:
             for name in names:
                 serve = models[name][1]
                 start = time.perf_counter()
-                serve(item_ids=single)["item_ids"].numpy()
+                serve(single)
                 latencies[name].append(1000 * (time.perf_counter() - start))
 
     base = names[0]
@@ -113,8 +132,8 @@ def main(argv):
         )
 
     print(
-        f"\nCalling a SavedModel signature that does nothing takes {np.median(floor_latencies):.2f} ms"
-        " (p50) at batch 1: part of every batch-1 latency below."
+        f"\nLoader {FLAGS.loader}: a signature that computes nothing takes"
+        f" {np.median(floor_latencies):.2f} ms (p50) per request, part of every latency below."
     )
     print(
         f"{len(requests)} test users, t - 1 = {seq_len}, {num_items} items; {FLAGS.rounds} rounds, {len(singles)} single requests"
