@@ -4,23 +4,22 @@ import tensorflow as tf
 from tensorflow.python.ops import cond_v2
 
 SKIPPED, SOME_ROWS, ALL_ROWS = 0, 1, 2
-GROUP = 4  # blocks decided by one call in the one-user plan
+GROUP = 4  # blocks per function call
 
 
 def run_retained_blocks(hidden, actions, blocks):
     """E_l = block_l(E_{l-1}) for the rows with actions[:, l] = 1, E_{l-1} for the others (Eq. 5).
 
-    Unlike the masked training form, a block is computed only for the rows that retain it. Two
-    execution plans, chosen per request by its batch size (`tools/benchmark_inference.py`
-    measures both):
-      - several users: one `Case` per block, inlined into the graph (switch/merge): nobody
-        retains the block (nothing runs, not even a gather), some rows do (gather them, run the
-        block, scatter them back), or every row does (the block as is).
-      - one user: at batch 1 the ops are tiny and a branch costs as much as a quarter of a
-        block at d = 64 (an inlined branch still visits the untaken branch's ops; a called one
-        costs a function call). So the blocks go in groups of `GROUP`, and one call per group
-        runs the function of exactly the retained subset, its blocks inlined in it (2^GROUP
-        small functions per group).
+    Unlike the masked training form, a block is computed only for the rows that retain it. The
+    blocks go in groups of `GROUP`, one function call per group, whose branch is chosen per
+    request (`tools/benchmark_inference.py` measures both kinds):
+      - one user (batch 1): the function of exactly the retained subset of the group's blocks,
+        inlined in it (2^GROUP small functions per group). At batch 1 the ops are tiny, and a
+        branch per block would cost a sizeable share of a block at d = 64 (an inlined branch
+        still visits the untaken branch's ops; a called one costs a function call).
+      - several users: one branch per block: nobody retains it (nothing runs, not even a
+        gather), some rows do (gather them, run the block, scatter them back), or every row
+        does (the block as is).
 
     Args:
       hidden: `[batch, seq_len, d]` block input E_0.
@@ -30,28 +29,25 @@ def run_retained_blocks(hidden, actions, blocks):
     Returns:
       `[batch, seq_len, d]` E_N^adaptive.
     """
-    one_user = tf.cast(tf.shape(hidden)[0] == 1, tf.int32)
-    return _function_call(
-        one_user,
-        [
-            lambda: _several_users(hidden, actions, blocks),
-            lambda: _one_user(hidden, actions, blocks),
-        ],
-    )
-
-
-def _one_user(hidden, actions, blocks):
-    # The one row's actions; reduce_max rather than [0] keeps the trace valid for any batch.
-    retain = tf.cast(tf.reduce_max(actions, axis=0) > 0, tf.int32)
     groups = [blocks[start : start + GROUP] for start in range(0, len(blocks), GROUP)]
-    # Subset code of a group: bit i set = its block i retained.
-    retain = tf.pad(retain, [[0, GROUP * len(groups) - len(blocks)]])
-    codes = tf.reduce_sum(tf.reshape(retain, [-1, GROUP]) * 2 ** tf.range(GROUP), axis=1)
-    for group, code in zip(groups, tf.unstack(codes, num=len(groups))):
+    several_users = 2**GROUP  # the branch after the 2^GROUP subsets
+    # A one-user request's subset code per group: bit i set = the group's block i retained.
+    retained = tf.cast(tf.reduce_max(actions, axis=0) > 0, tf.int32)
+    retained = tf.pad(retained, [[0, GROUP * len(groups) - len(blocks)]])
+    codes = tf.reduce_sum(tf.reshape(retained, [-1, GROUP]) * 2 ** tf.range(GROUP), axis=1)
+    codes = tf.where(tf.shape(hidden)[0] == 1, codes, several_users)
+    for g, (group, code) in enumerate(zip(groups, tf.unstack(codes, num=len(groups)))):
         subsets = [[b for i, b in enumerate(group) if c >> i & 1] for c in range(2 ** len(group))]
+        subsets += [[]] * (several_users - len(subsets))  # codes a short last group never has
+        group_actions = actions[:, g * GROUP : g * GROUP + len(group)]
         hidden = _function_call(
             code,
-            [lambda subset=subset, hidden=hidden: _in_order(hidden, subset) for subset in subsets],
+            [lambda subset=subset, hidden=hidden: _in_order(hidden, subset) for subset in subsets]
+            + [
+                lambda group=group, hidden=hidden, group_actions=group_actions: _several_users(
+                    hidden, group_actions, group
+                )
+            ],
         )
     return hidden
 
@@ -73,7 +69,7 @@ def _several_users(hidden, actions, blocks):
             block, hidden, actions[:, l] > 0
         )
         branches[ALL_ROWS] = lambda block=block, hidden=hidden: block(hidden)
-        hidden = tf.switch_case(case, branches)
+        hidden = _function_call(case, branches)
     return hidden
 
 
@@ -86,11 +82,12 @@ def _function_call(branch_index, branch_fns):
     """`tf.switch_case` kept as a call of the chosen branch's function.
 
     `tf.switch_case` marks its op to be lowered to switch/merge, which inlines every branch into
-    the caller's graph: the executor then still visits each op of an untaken branch (as dead), and
-    the whole batch-1 plan would be inlined into one large graph. The public API has no switch
-    for this, so this uses `cond_v2.indexed_case`, which `tf.switch_case` calls; the attribute
-    it sets (`_lower_using_switch_merge`: false) is saved with the SavedModel and honoured by
-    TF Serving. `tests/layers/test_conditional.py` checks the exported graph keeps it.
+    the caller's graph, where the executor still visits each op of an untaken branch (as dead):
+    measured at batch 1, d = 64, that made a skipped block cost about half of a run one. The
+    public API has no option for this, so this calls `cond_v2.indexed_case` (what
+    `tf.switch_case` calls) directly; the attribute it sets (`_lower_using_switch_merge`: false)
+    is saved in the SavedModel and honoured by any TensorFlow runtime, TF Serving included.
+    `tests/test_export.py` checks the exported graph keeps it.
     """
     if tf.executing_eagerly():
         return branch_fns[int(branch_index)]()
