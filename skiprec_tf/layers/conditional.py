@@ -4,22 +4,25 @@ import tensorflow as tf
 from tensorflow.python.ops import cond_v2
 
 SKIPPED, SOME_ROWS, ALL_ROWS = 0, 1, 2
-GROUP = 4  # blocks per function call
+GROUP = 4  # blocks per function call of the one-user plan
 
 
 def run_retained_blocks(hidden, actions, blocks):
     """E_l = block_l(E_{l-1}) for the rows with actions[:, l] = 1, E_{l-1} for the others (Eq. 5).
 
-    Unlike the masked training form, a block is computed only for the rows that retain it. The
-    blocks go in groups of `GROUP`, one function call per group, whose branch is chosen per
-    request (`tools/benchmark_inference.py` measures both kinds):
-      - one user (batch 1): the function of exactly the retained subset of the group's blocks,
-        inlined in it (2^GROUP small functions per group). At batch 1 the ops are tiny, and a
-        branch per block would cost a sizeable share of a block at d = 64 (an inlined branch
-        still visits the untaken branch's ops; a called one costs a function call).
-      - several users: one branch per block: nobody retains it (nothing runs, not even a
-        gather), some rows do (gather them, run the block, scatter them back), or every row
-        does (the block as is).
+    Unlike the masked training form, a block is computed only for the rows that retain it, with
+    one of two plans chosen per request by its batch size (`tools/benchmark_inference.py`
+    measures both):
+      - one user (batch 1): the blocks go in groups of `GROUP`, and one function call per group
+        runs exactly the retained subset of its blocks (2^GROUP small functions per group). At
+        batch 1 the ops are tiny, and a branch per block would cost a sizeable share of a block
+        at d = 64.
+      - several users: one branch per block, inlined into the graph: nobody retains the block
+        (nothing runs, not even a gather), some rows do (gather them, run the block, scatter
+        them back), or every row does (the block as is). Large blocks must run inlined: called
+        as functions they ran 15-20% slower at d = 256, batch 256.
+    The choice is itself inlined, so a one-user request walks past the other plan's ops without
+    running them (about 0.2-0.4 ms at d = 64, 32 blocks).
 
     Args:
       hidden: `[batch, seq_len, d]` block input E_0.
@@ -29,25 +32,25 @@ def run_retained_blocks(hidden, actions, blocks):
     Returns:
       `[batch, seq_len, d]` E_N^adaptive.
     """
+    return tf.cond(
+        tf.shape(hidden)[0] == 1,
+        lambda: _one_user(hidden, actions, blocks),
+        lambda: _several_users(hidden, actions, blocks),
+    )
+
+
+def _one_user(hidden, actions, blocks):
     groups = [blocks[start : start + GROUP] for start in range(0, len(blocks), GROUP)]
-    several_users = 2**GROUP  # the branch after the 2^GROUP subsets
-    # A one-user request's subset code per group: bit i set = the group's block i retained.
+    # The subset code of a group: bit i set = its block i retained. reduce_max over the one row
+    # (rather than [0]) keeps the trace valid for any batch.
     retained = tf.cast(tf.reduce_max(actions, axis=0) > 0, tf.int32)
     retained = tf.pad(retained, [[0, GROUP * len(groups) - len(blocks)]])
     codes = tf.reduce_sum(tf.reshape(retained, [-1, GROUP]) * 2 ** tf.range(GROUP), axis=1)
-    codes = tf.where(tf.shape(hidden)[0] == 1, codes, several_users)
-    for g, (group, code) in enumerate(zip(groups, tf.unstack(codes, num=len(groups)))):
+    for group, code in zip(groups, tf.unstack(codes, num=len(groups))):
         subsets = [[b for i, b in enumerate(group) if c >> i & 1] for c in range(2 ** len(group))]
-        subsets += [[]] * (several_users - len(subsets))  # codes a short last group never has
-        group_actions = actions[:, g * GROUP : g * GROUP + len(group)]
         hidden = _function_call(
             code,
-            [lambda subset=subset, hidden=hidden: _in_order(hidden, subset) for subset in subsets]
-            + [
-                lambda group=group, hidden=hidden, group_actions=group_actions: _several_users(
-                    hidden, group_actions, group
-                )
-            ],
+            [lambda subset=subset, hidden=hidden: _in_order(hidden, subset) for subset in subsets],
         )
     return hidden
 
@@ -69,7 +72,7 @@ def _several_users(hidden, actions, blocks):
             block, hidden, actions[:, l] > 0
         )
         branches[ALL_ROWS] = lambda block=block, hidden=hidden: block(hidden)
-        hidden = _function_call(case, branches)
+        hidden = tf.switch_case(case, branches)
     return hidden
 
 
