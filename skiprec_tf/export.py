@@ -10,6 +10,7 @@ from absl import logging
 
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.layers.conditional import run_retained_blocks
+from skiprec_tf.layers.stacked_blocks import StackedBlocks
 from skiprec_tf.models import SkipRec
 from skiprec_tf.models.policy import greedy_retain
 
@@ -41,7 +42,7 @@ class RecommenderServing(tf.Module):
         if isinstance(model, SkipRec) and not model.policy.deterministic:
             raise ConfigError("the random policy is an ablation and is not exported")
         self.item_embedding = model.item_embedding
-        self.residual_blocks = tuple(model.residual_blocks)
+        self.residual_blocks = StackedBlocks(model.residual_blocks)
         self.output_layer = model.output_layer
         self.policy = model.policy if isinstance(model, SkipRec) else None
         self.input_length = input_length
@@ -78,11 +79,12 @@ class RecommenderServing(tf.Module):
         """Scores `[batch, V]` of items 1..V, and the actions, of internal-id inputs."""
         actions = self.actions(inputs)
         hidden = self.item_embedding(inputs)
+        blocks = self.residual_blocks.read()
         if self.policy is None:  # every block, in order: NextItNet+'s fastest plan
-            for block in self.residual_blocks:
+            for block in blocks:
                 hidden = block(hidden)
         else:
-            hidden = run_retained_blocks(hidden, actions, self.residual_blocks)
+            hidden = run_retained_blocks(hidden, actions, blocks)
         return self.output_layer(hidden[:, -1])[:, 1:], actions
 
     def recommend(self, item_ids, k):

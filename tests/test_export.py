@@ -160,10 +160,12 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(run_dir, tmp_path):
     graph = tf.saved_model.load(path).signatures["serving_default"].graph.as_graph_def()
     nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
     assert not {n.op for n in nodes} & {"PyFunc", "EagerPyFunc", "PyFuncStateless"}
-    # The one-user plan's group calls must stay function calls (see conditional._function_call).
+    # The plan choice and the one-user plan's group calls must stay function calls, and the
+    # several-users plan a call of its own function (see conditional.run_retained_blocks).
     calls = [n for n in nodes if n.op in ("Case", "StatelessCase")]
     not_lowered = [n for n in calls if not n.attr["_lower_using_switch_merge"].b]
-    assert len(not_lowered) >= math.ceil(config.model.num_blocks / GROUP)
+    assert len(not_lowered) >= 1 + math.ceil(config.model.num_blocks / GROUP)
+    assert any(f.attr["_noinline"].b for f in graph.library.function)
 
 
 def test_right_align():

@@ -17,25 +17,33 @@ def run_retained_blocks(hidden, actions, blocks):
         runs exactly the retained subset of its blocks (2^GROUP small functions per group). At
         batch 1 the ops are tiny, and a branch per block would cost a sizeable share of a block
         at d = 64.
-      - several users: one branch per block, inlined into the graph: nobody retains the block
-        (nothing runs, not even a gather), some rows do (gather them, run the block, scatter
-        them back), or every row does (the block as is). Large blocks must run inlined: called
-        as functions they ran 15-20% slower at d = 256, batch 256.
-    The choice is itself inlined, so a one-user request walks past the other plan's ops without
-    running them (about 0.2-0.4 ms at d = 64, 32 blocks).
+      - several users: one branch per block, inlined into the plan's function: nobody retains
+        the block (nothing runs, not even a gather), some rows do (gather them, run the block,
+        scatter them back), or every row does (the block as is).
+    The choice between the plans is a function call too, so that neither plan's ops are visited
+    by a request that takes the other (inlined, that cost 0.3 ms at batch 1, d = 64, and 0.5 ms
+    at d = 256). The several-users plan runs as a call of its own function, not as the branch's
+    body: large blocks ran 13-20% slower directly inside a branch (d = 256, batch 256).
 
     Args:
       hidden: `[batch, seq_len, d]` block input E_0.
       actions: `[batch, N]`, 1 = retain.
-      blocks: the N residual blocks.
+      blocks: the N residual blocks, callables `[batch, seq_len, d]` -> `[batch, seq_len, d]`.
 
     Returns:
       `[batch, seq_len, d]` E_N^adaptive.
     """
-    return tf.cond(
-        tf.shape(hidden)[0] == 1,
-        lambda: _one_user(hidden, actions, blocks),
-        lambda: _several_users(hidden, actions, blocks),
+    if tf.executing_eagerly():
+        plan = _one_user if hidden.shape[0] == 1 else _several_users
+        return plan(hidden, actions, blocks)
+    several_users = tf.function(
+        lambda hidden, actions: _several_users(hidden, actions, blocks),
+        # Keeps it a call (PartitionedCall) where TF would otherwise inline it into the branch.
+        experimental_attributes={"_noinline": True},
+    )
+    return _function_call(
+        tf.cast(tf.shape(hidden)[0] == 1, tf.int32),
+        [lambda: several_users(hidden, actions), lambda: _one_user(hidden, actions, blocks)],
     )
 
 

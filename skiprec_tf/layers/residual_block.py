@@ -1,19 +1,60 @@
 """The NextItNet+ residual block with the ReZero coefficient (Eq. 1-2)."""
 
+from typing import NamedTuple
+
 import keras
 import tensorflow as tf
 
-from skiprec_tf.layers.causal_conv import CausalDilatedConv1D
+from skiprec_tf.layers.causal_conv import CausalDilatedConv1D, causal_dilated_conv
+
+EPSILON = 1e-5  # of both layer norms
 
 
-class NextItNetBlock(keras.layers.Layer):
-    """E_l = lambda * F(E_{l-1}) + E_{l-1} (Eq. 1), with the residual mapping (Eq. 2)
+class BlockWeights(NamedTuple):
+    """The weights of one block: psi_1, LN_1, psi_2, LN_2 (Eq. 2) and lambda (Eq. 1)."""
+
+    conv1_kernel: tf.Tensor
+    conv1_bias: tf.Tensor
+    norm1_gamma: tf.Tensor
+    norm1_beta: tf.Tensor
+    conv2_kernel: tf.Tensor
+    conv2_bias: tf.Tensor
+    norm2_gamma: tf.Tensor
+    norm2_beta: tf.Tensor
+    rezero_lambda: tf.Tensor
+
+
+def nextitnet_block(inputs, weights: BlockWeights, dilation: int, kernel_size: int):
+    """E_l = lambda * F(E_{l-1}) + E_{l-1} (Eq. 1) of explicit weights, with (Eq. 2)
 
         F(E) = ReLU(LN_2(psi_2(ReLU(LN_1(psi_1(E)))))),
 
-    psi_1, psi_2 causal convolutions with dilations r and 2r. lambda is a learnable scalar
-    initialised to 0 (ReZero, NextItNet+), so a fresh block is the identity; with
-    `rezero=False` it is fixed to 1 (plain NextItNet).
+    psi_1, psi_2 causal convolutions with dilations r and 2r. The one implementation of the
+    block: the Keras layer (training) and the stacked serving weights (`StackedBlocks`) call it.
+    Input and output shape `[batch, seq_len, channels]`.
+    """
+    hidden = causal_dilated_conv(
+        inputs, weights.conv1_kernel, weights.conv1_bias, kernel_size, dilation
+    )
+    hidden = tf.nn.relu(layer_norm(hidden, weights.norm1_gamma, weights.norm1_beta))
+    hidden = causal_dilated_conv(
+        hidden, weights.conv2_kernel, weights.conv2_bias, kernel_size, 2 * dilation
+    )
+    hidden = tf.nn.relu(layer_norm(hidden, weights.norm2_gamma, weights.norm2_beta))
+    return inputs + weights.rezero_lambda * hidden
+
+
+def layer_norm(inputs, gamma, beta):
+    """Layer normalisation over the last axis, as Keras' `LayerNormalization(epsilon=1e-5)`."""
+    mean, variance = tf.nn.moments(inputs, axes=[-1], keepdims=True)
+    return (inputs - mean) * tf.math.rsqrt(variance + EPSILON) * gamma + beta
+
+
+class NextItNetBlock(keras.layers.Layer):
+    """The layer holding the weights of `nextitnet_block` (Eq. 1-2).
+
+    lambda is a learnable scalar initialised to 0 (ReZero, NextItNet+), so a fresh block is the
+    identity; with `rezero=False` it is fixed to 1 (plain NextItNet).
 
     Args:
       dilation: r, the dilation of the first convolution.
@@ -35,8 +76,10 @@ class NextItNetBlock(keras.layers.Layer):
         self.conv2 = CausalDilatedConv1D(
             channels, self.kernel_size, 2 * self.dilation, name="conv2"
         )
-        self.norm1 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm1")
-        self.norm2 = keras.layers.LayerNormalization(epsilon=1e-5, name="norm2")
+        # Holders of gamma and beta (`layer_norm` computes with them), which keep the names and
+        # layout of the checkpoints written before.
+        self.norm1 = keras.layers.LayerNormalization(epsilon=EPSILON, name="norm1")
+        self.norm2 = keras.layers.LayerNormalization(epsilon=EPSILON, name="norm2")
         for layer in (self.conv1, self.norm1, self.conv2, self.norm2):
             layer.build(input_shape)
         self.rezero_lambda = self.add_weight(
@@ -46,13 +89,16 @@ class NextItNetBlock(keras.layers.Layer):
             trainable=self.rezero,
         )
 
-    def residual(self, inputs):
-        """F(E) of Eq. 2."""
-        hidden = tf.nn.relu(self.norm1(self.conv1(inputs)))
-        return tf.nn.relu(self.norm2(self.conv2(hidden)))
+    @property
+    def block_weights(self) -> BlockWeights:
+        return BlockWeights(
+            self.conv1.kernel, self.conv1.bias, self.norm1.gamma, self.norm1.beta,
+            self.conv2.kernel, self.conv2.bias, self.norm2.gamma, self.norm2.beta,
+            self.rezero_lambda,
+        )  # fmt: skip
 
     def call(self, inputs):
-        return inputs + self.rezero_lambda * self.residual(inputs)
+        return nextitnet_block(inputs, self.block_weights, self.dilation, self.kernel_size)
 
     def get_config(self):
         return {

@@ -72,3 +72,15 @@ def test_zero_row_batch():
 def test_invalid_arguments_are_named():
     with pytest.raises(ValueError, match="dilation_rate"):
         CausalDilatedConv1D(4, 3, 0)
+
+
+def test_block_equals_eq_2_written_with_keras_layers():
+    block = _random_block(dilation=2)
+    rng = np.random.default_rng(4)
+    for layer in (block.norm1, block.norm2):  # non-trivial gamma and beta
+        layer.gamma.assign(rng.normal(size=8).astype("float32"))
+        layer.beta.assign(rng.normal(size=8).astype("float32"))
+    x = tf.constant(rng.normal(size=(3, 12, 8)), tf.float32)
+    residual = tf.nn.relu(block.norm1(block.conv1(x)))
+    residual = tf.nn.relu(block.norm2(block.conv2(residual)))
+    np.testing.assert_allclose(block(x), x + 0.7 * residual, atol=1e-5)
