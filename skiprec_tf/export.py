@@ -56,7 +56,11 @@ class RecommenderServing(tf.Module):
             default_value=0,
         )
 
-    @tf.function(input_signature=[tf.TensorSpec([None, None], tf.int64, name="item_ids")])
+    # autograph=False: the serving code has no tensor-dependent Python control flow, and tracing
+    # it as written does not depend on reading the source files again.
+    @tf.function(
+        input_signature=[tf.TensorSpec([None, None], tf.int64, name="item_ids")], autograph=False
+    )
     def serve(self, item_ids):
         return self.recommend(item_ids, tf.constant(self.top_k))
 
@@ -64,7 +68,8 @@ class RecommenderServing(tf.Module):
         input_signature=[
             tf.TensorSpec([None, None], tf.int64, name="item_ids"),
             tf.TensorSpec([], tf.int32, name="k"),
-        ]
+        ],
+        autograph=False,
     )
     def serve_k(self, item_ids, k):
         return self.recommend(item_ids, k)
