@@ -83,14 +83,17 @@ class RecommenderServing(tf.Module):
     def scores(self, inputs):
         """Scores `[batch, V]` of items 1..V, and the actions, of internal-id inputs."""
         actions = self.actions(inputs)
-        hidden = self.item_embedding(inputs)
+        hidden = self.run_blocks(self.item_embedding(inputs), actions)
+        return self.output_layer(hidden[:, -1])[:, 1:], actions
+
+    def run_blocks(self, hidden, actions):
+        """E_N from E_0: the retained blocks only (Eq. 5), or every block for NextItNet+."""
         blocks = self.residual_blocks.read()
         if self.policy is None:  # every block, in order: NextItNet+'s fastest plan
             for block in blocks:
                 hidden = block(hidden)
-        else:
-            hidden = run_retained_blocks(hidden, actions, blocks)
-        return self.output_layer(hidden[:, -1])[:, 1:], actions
+            return hidden
+        return run_retained_blocks(hidden, actions, blocks, self.residual_blocks.read_indexed())
 
     def recommend(self, item_ids, k):
         inputs = right_align(self.to_internal.lookup(item_ids), self.input_length)

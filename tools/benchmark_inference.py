@@ -9,6 +9,11 @@ measured speedup against the first (NextItNet+), the ideal speedup from the FLOP
 executed (policy network and output layer included, with the measured block usage), and their
 ratio.
 
+It also times every model with all of its blocks skipped (the policy network still runs): what a
+request costs besides its blocks. From that and NextItNet+'s time per block it prints the ratio a
+model would reach if its blocks cost what NextItNet+'s do and skipping cost nothing: the part of
+the ideal that the fixed costs (request, lookup, policy network, output layer) already take.
+
 Example:
   python tools/benchmark_inference.py \
       --runs=NextItNet+=runs/mlsmall_plus,SkipRec-RL=runs/mlsmall_rl,SkipRec-Gumbel=runs/mlsmall_gumbel
@@ -32,6 +37,18 @@ flags.DEFINE_integer("rounds", 5, "Timed passes over the test split at batch 256
 flags.DEFINE_integer("batch_size", 256, "Batch of the throughput measurement.")
 flags.DEFINE_integer("single_requests", 300, "Batch-1 requests timed per model.")
 flags.DEFINE_enum("loader", "session", ["session", "eager"], "How the SavedModels are loaded.")
+flags.DEFINE_integer(
+    "inter_op_threads",
+    0,
+    "Threads that run independent ops (TF Serving: --tensorflow_inter_op_parallelism); 0 lets "
+    "TensorFlow choose (one per core).",
+)
+flags.DEFINE_integer(
+    "intra_op_threads",
+    0,
+    "Threads within one op, e.g. a matmul (TF Serving: --tensorflow_intra_op_parallelism); 0 lets "
+    "TensorFlow choose (one per core).",
+)
 FLAGS = flags.FLAGS
 
 
@@ -40,7 +57,13 @@ def _session_signature(path):
     Serving loads it: a callable from an int64 batch to its outputs as numpy arrays."""
     graph = tf.Graph()
     with graph.as_default():
-        session = tf.compat.v1.Session(graph=graph)
+        session = tf.compat.v1.Session(
+            graph=graph,
+            config=tf.compat.v1.ConfigProto(
+                inter_op_parallelism_threads=FLAGS.inter_op_threads,
+                intra_op_parallelism_threads=FLAGS.intra_op_threads,
+            ),
+        )
         signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], path).signature_def[
             "serving_default"
         ]
@@ -62,13 +85,25 @@ def _eager_signature(path):
 LOADERS = {"session": _session_signature, "eager": _eager_signature}
 
 
+class _NoBlocks(RecommenderServing):
+    """The same export with every block skipped; the policy still decides (`blocks_used`)."""
+
+    def run_blocks(self, hidden, actions):
+        return hidden
+
+
 def _prepare(name, run_dir, export_dir, loader):
+    """The run's config, its export and its no-block twin loaded by `loader`, the raw test
+    requests, and V."""
     config, model, item_ids = load_run(run_dir)
-    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)
-    path = export_saved_model(serving, export_dir, name.replace("+", "plus").replace(" ", "_"))
+    model_name = name.replace("+", "plus").replace(" ", "_")
+    signatures = [
+        LOADERS[loader](export_saved_model(kind(model, item_ids, config.data.seq_len - 1), export_dir, model_name + suffix))
+        for kind, suffix in ((RecommenderServing, ""), (_NoBlocks, "_no_blocks"))
+    ]  # fmt: skip
     data = load_data(config.data)
     requests = item_ids[data.test[:, :-1]]  # raw ids, as a client sends them
-    return config, LOADERS[loader](path), requests, len(item_ids) - 1
+    return config, signatures, requests, len(item_ids) - 1
 
 
 class _Floor(tf.Module):
@@ -81,6 +116,8 @@ class _Floor(tf.Module):
 
 def main(argv):
     del argv
+    tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
+    tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
     names, models = [], {}
     with tempfile.TemporaryDirectory() as export_dir:
         for pair in FLAGS.runs:
@@ -100,30 +137,35 @@ def main(argv):
             start = time.perf_counter()
             floor(single)
             floor_latencies.append(1000 * (time.perf_counter() - start))
+        # (name, 0): the export; (name, 1): its no-block twin.
+        timed = [(name, variant) for name in names for variant in (0, 1)]
         blocks = {}
-        for name in names:  # warm-up, and the blocks each test user runs
-            serve = models[name][1]
-            blocks[name] = np.concatenate([serve(batch)["blocks_used"] for batch in batches])
+        for name, variant in timed:  # warm-up, and the blocks each test user runs
+            serve = models[name][1][variant]
+            used = np.concatenate([serve(batch)["blocks_used"] for batch in batches])
+            blocks.setdefault(name, used)
             serve(singles[0])
-        passes = {name: [] for name in names}
+        passes = {key: [] for key in timed}
         for _ in range(FLAGS.rounds):
-            for name in names:  # alternate models so that machine noise hits all alike
-                serve = models[name][1]
+            for key in timed:  # alternate models so that machine noise hits all alike
+                serve = models[key[0]][1][key[1]]
                 start = time.perf_counter()
                 for batch in batches:
                     serve(batch)
-                passes[name].append(time.perf_counter() - start)
-        latencies = {name: [] for name in names}
+                passes[key].append(time.perf_counter() - start)
+        latencies = {key: [] for key in timed}
         for single in singles:
-            for name in names:
-                serve = models[name][1]
+            for key in timed:
+                serve = models[key[0]][1][key[1]]
                 start = time.perf_counter()
                 serve(single)
-                latencies[name].append(1000 * (time.perf_counter() - start))
+                latencies[key].append(1000 * (time.perf_counter() - start))
 
     base = names[0]
     config0, _, _, num_items = models[base]
     seq_len = config0.data.seq_len - 1
+    pass_time = {key: statistics.median(times) for key, times in passes.items()}
+    p50 = {key: np.percentile(times, 50) for key, times in latencies.items()}
 
     def ideal_flops(name):
         config = models[name][0]
@@ -132,7 +174,11 @@ def main(argv):
         )
 
     print(
-        f"\nLoader {FLAGS.loader}: a signature that computes nothing takes"
+        f"\nThreads: inter-op {FLAGS.inter_op_threads or 'TF default'}, intra-op"
+        f" {FLAGS.intra_op_threads or 'TF default'}."
+    )
+    print(
+        f"Loader {FLAGS.loader}: a signature that computes nothing takes"
         f" {np.median(floor_latencies):.2f} ms (p50) per request, part of every latency below."
     )
     print(
@@ -140,15 +186,34 @@ def main(argv):
     )
     print(f"{'model':<18}{'blocks':>8}{'batch-256 seq/s':>17}{'speedup':>9}{'ideal':>7}{'ratio':>7}"
           f"{'p50 ms':>9}{'p99 ms':>9}{'speedup':>9}{'ideal':>7}{'ratio':>7}")  # fmt: skip
-    base_pass, base_p50 = statistics.median(passes[base]), np.percentile(latencies[base], 50)
     for name in names:
-        median_pass = statistics.median(passes[name])
-        p50, p99 = np.percentile(latencies[name], [50, 99])
+        p99 = np.percentile(latencies[name, 0], 99)
         ideal = ideal_flops(base) / ideal_flops(name)
-        batch_speedup, single_speedup = base_pass / median_pass, base_p50 / p50
-        print(f"{name:<18}{blocks[name].mean():>8.2f}{len(requests) / median_pass:>17.0f}{batch_speedup:>8.2f}x"
-              f"{ideal:>6.2f}x{batch_speedup / ideal:>7.2f}{p50:>9.2f}{p99:>9.2f}{single_speedup:>8.2f}x"
+        batch_speedup = pass_time[base, 0] / pass_time[name, 0]
+        single_speedup = p50[base, 0] / p50[name, 0]
+        print(f"{name:<18}{blocks[name].mean():>8.2f}{len(requests) / pass_time[name, 0]:>17.0f}{batch_speedup:>8.2f}x"
+              f"{ideal:>6.2f}x{batch_speedup / ideal:>7.2f}{p50[name, 0]:>9.2f}{p99:>9.2f}{single_speedup:>8.2f}x"
               f"{ideal:>6.2f}x{single_speedup / ideal:>7.2f}")  # fmt: skip
+
+    # What the fixed costs leave: each model's no-block time plus its blocks at NextItNet+'s cost
+    # per block, against NextItNet+.
+    num_blocks = config0.model.num_blocks
+    per_block_pass = (pass_time[base, 0] - pass_time[base, 1]) / num_blocks
+    per_block_p50 = (p50[base, 0] - p50[base, 1]) / num_blocks
+    print(
+        f"\nWith every block skipped (the policy still runs). NextItNet+'s blocks cost"
+        f" {1000 * per_block_pass / len(requests):.3f} ms per user each at batch {FLAGS.batch_size}"
+        f" and {per_block_p50:.3f} ms each at batch 1. 'Reachable' is the ratio of a model whose"
+        f" blocks cost that and whose skipping costs nothing."
+    )
+    print(f"{'model':<18}{'batch-256 seq/s':>17}{'reachable':>11}{'p50 ms':>9}{'reachable':>11}")
+    for name in names:
+        ideal = ideal_flops(base) / ideal_flops(name)
+        batch_bound = pass_time[name, 1] + blocks[name].mean() * per_block_pass
+        single_bound = p50[name, 1] + blocks[name].mean() * per_block_p50
+        print(f"{name:<18}{len(requests) / pass_time[name, 1]:>17.0f}"
+              f"{pass_time[base, 0] / batch_bound / ideal:>11.2f}{p50[name, 1]:>9.2f}"
+              f"{p50[base, 0] / single_bound / ideal:>11.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
