@@ -93,7 +93,7 @@ class RecommenderServing(tf.Module):
             for block in blocks:
                 hidden = block(hidden)
             return hidden
-        return run_retained_blocks(hidden, actions, blocks, self.residual_blocks.read_indexed())
+        return run_retained_blocks(hidden, actions, blocks)
 
     def recommend(self, item_ids, k):
         inputs = right_align(self.to_internal.lookup(item_ids), self.input_length)

@@ -4,27 +4,23 @@ import keras
 import tensorflow as tf
 
 
-def causal_dilated_conv(
-    inputs, kernel, bias, kernel_size: int, dilation_rate, max_dilation_rate: int | None = None
-):
+def causal_dilated_conv(inputs, kernel, bias, kernel_size: int, dilation_rate: int):
     """psi of explicit weights: kernel `[kernel_size * channels, filters]`, bias `[filters]`.
 
     Output position i sees positions i, i - r, i - 2r, ... (r = `dilation_rate`), never later
-    ones: one matmul over `kernel_size` shifted copies of the left-padded input. r may be a scalar
-    int32 tensor (serving picks a block at run time) if `max_dilation_rate` bounds it.
+    ones: one matmul over `kernel_size` shifted copies of the left-padded input.
     """
-    reach = (kernel_size - 1) * (max_dilation_rate or dilation_rate)
+    reach = (kernel_size - 1) * dilation_rate
     padded = tf.pad(inputs, [[0, 0], [reach, 0], [0, 0]])
-    length = inputs.shape[1] if inputs.shape[1] is not None else tf.shape(inputs)[1]
     # Tap j looks (kernel_size - 1 - j) * r positions back; the last tap is position i itself.
     taps = [
-        tf.slice(padded, [0, reach - (kernel_size - 1 - j) * dilation_rate, 0], [-1, length, -1])
+        padded[:, j * dilation_rate : (j * dilation_rate - reach) or None]
         for j in range(kernel_size)
     ]
     columns = tf.concat(taps, axis=-1) if kernel_size > 1 else taps[0]
     # A 2-D MatMul + BiasAdd, not a batched matmul: TF fuses it (oneDNN), and a batched matmul of
     # unknown batch size ran 2x slower inside serving's functions.
-    rows = tf.reshape(columns, [-1, kernel_size * inputs.shape[-1]])
+    rows = tf.reshape(columns, [-1, columns.shape[-1]])
     outputs = tf.nn.bias_add(tf.matmul(rows, kernel), bias)
     return tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [kernel.shape[-1]]], axis=0))
 

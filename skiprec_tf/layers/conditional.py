@@ -1,79 +1,69 @@
 """Real skipping: Eq. 5 where a block runs only on the rows (users) that retain it."""
 
-import functools
-
 import tensorflow as tf
 from tensorflow.python.ops import cond_v2
 
 SKIPPED, SOME_ROWS, ALL_ROWS = 0, 1, 2
+GROUP = 4  # blocks per function call of the one-user plan
 
 
-def run_retained_blocks(hidden, actions, blocks, block_at=None):
+def run_retained_blocks(hidden, actions, blocks):
     """E_l = block_l(E_{l-1}) for the rows with actions[:, l] = 1, E_{l-1} for the others (Eq. 5).
 
     Unlike the masked training form, a block is computed only for the rows that retain it, with
     one of two plans chosen per request by its batch size (`tools/benchmark_inference.py`
     measures both):
-      - one user (batch 1): one call runs the user's k retained blocks in order, picked at run
-        time from their indices (the chain of length k, one of N + 1). A branch per block, or
-        per group of blocks, cost a sizeable share of a block at d = 64.
+      - one user (batch 1): the blocks go in groups of `GROUP`, and one function call per group
+        runs exactly the retained subset of its blocks (2^GROUP small functions per group). At
+        batch 1 the ops are tiny, and a branch per block would cost a sizeable share of a block
+        at d = 64.
       - several users: one branch per block, inlined into the plan's function: nobody retains
         the block (nothing runs, not even a gather), some rows do (gather them, run the block,
         scatter them back), or every row does (the block as is).
     The choice between the plans is a function call too, so that neither plan's ops are visited
     by a request that takes the other (inlined, that cost 0.3 ms at batch 1, d = 64, and 0.5 ms
-    at d = 256). Every plan runs as a call of its own function (`_optimized_call`), where
-    TensorFlow fuses the blocks' ops as it does at the top level.
+    at d = 256). The several-users plan and every subset of a group run as calls of their own
+    functions (`_optimized_call`), not as a branch's body, where blocks ran 13-25% slower.
 
     Args:
       hidden: `[batch, seq_len, d]` block input E_0.
       actions: `[batch, N]`, 1 = retain.
       blocks: the N residual blocks, callables `[batch, seq_len, d]` -> `[batch, seq_len, d]`.
-      block_at: `(hidden, l)` -> block l's output for a scalar int32 tensor l (for example
-        `StackedBlocks.read_indexed()`); by default a switch over `blocks`.
 
     Returns:
       `[batch, seq_len, d]` E_N^adaptive.
     """
-    if block_at is None:
-        block_at = functools.partial(_switch, blocks)
     if tf.executing_eagerly():
-        if hidden.shape[0] == 1:
-            return _one_user(hidden, actions, len(blocks), block_at)
-        return _several_users(hidden, actions, blocks)
+        plan = _one_user if hidden.shape[0] == 1 else _several_users
+        return plan(hidden, actions, blocks)
     several_users = _optimized_call(lambda hidden, actions: _several_users(hidden, actions, blocks))
     return _function_call(
         tf.cast(tf.shape(hidden)[0] == 1, tf.int32),
-        [
-            lambda: several_users(hidden, actions),
-            lambda: _one_user(hidden, actions, len(blocks), block_at),
-        ],
+        [lambda: several_users(hidden, actions), lambda: _one_user(hidden, actions, blocks)],
     )
 
 
-def _one_user(hidden, actions, num_blocks, block_at):
-    # The retained blocks' indices in order (reduce_max over the one row, rather than [0], keeps
-    # the trace valid for any batch), padded to N: slot j of the chain runs block retained[j].
-    retained = tf.cast(tf.where(tf.reduce_max(actions, axis=0) > 0)[:, 0], tf.int32)
-    count = tf.size(retained)
-    slots = tf.pad(retained, [[0, num_blocks - count]])
-    chains = [lambda: hidden]  # no block retained: no call
-    for length in range(1, num_blocks + 1):
-        chain = _optimized_call(
-            lambda hidden, slots, length=length: _chain(hidden, slots, length, block_at)
-        )
-        chains.append(lambda chain=chain: chain(hidden, slots))
-    return _function_call(count, chains)
-
-
-def _chain(hidden, slots, length, block_at):
-    for j in range(length):
-        hidden = block_at(hidden, slots[j])
+def _one_user(hidden, actions, blocks):
+    groups = [blocks[start : start + GROUP] for start in range(0, len(blocks), GROUP)]
+    # The subset code of a group: bit i set = its block i retained. reduce_max over the one row
+    # (rather than [0]) keeps the trace valid for any batch.
+    retained = tf.cast(tf.reduce_max(actions, axis=0) > 0, tf.int32)
+    retained = tf.pad(retained, [[0, GROUP * len(groups) - len(blocks)]])
+    codes = tf.reduce_sum(tf.reshape(retained, [-1, GROUP]) * 2 ** tf.range(GROUP), axis=1)
+    for group, code in zip(groups, tf.unstack(codes, num=len(groups))):
+        subsets = [[b for i, b in enumerate(group) if c >> i & 1] for c in range(2 ** len(group))]
+        branches = [lambda hidden=hidden: hidden]  # the empty subset, no call
+        for subset in subsets[1:]:
+            run = _optimized_call(lambda hidden, subset=subset: _in_order(hidden, subset))
+            branches.append(lambda run=run, hidden=hidden: run(hidden))
+        hidden = _function_call(code, branches)
     return hidden
 
 
-def _switch(blocks, hidden, l):
-    return tf.switch_case(l, [lambda block=block: block(hidden) for block in blocks])
+def _in_order(hidden, blocks):
+    for block in blocks:
+        hidden = block(hidden)
+    return hidden
 
 
 def _several_users(hidden, actions, blocks):

@@ -24,25 +24,21 @@ class BlockWeights(NamedTuple):
     rezero_lambda: tf.Tensor
 
 
-def nextitnet_block(
-    inputs, weights: BlockWeights, dilation, kernel_size: int, max_dilation: int | None = None
-):
+def nextitnet_block(inputs, weights: BlockWeights, dilation: int, kernel_size: int):
     """E_l = lambda * F(E_{l-1}) + E_{l-1} (Eq. 1) of explicit weights, with (Eq. 2)
 
         F(E) = ReLU(LN_2(psi_2(ReLU(LN_1(psi_1(E)))))),
 
     psi_1, psi_2 causal convolutions with dilations r and 2r. The one implementation of the
     block: the Keras layer (training) and the stacked serving weights (`StackedBlocks`) call it.
-    r may be a scalar int32 tensor if the int `max_dilation` bounds it.
     Input and output shape `[batch, seq_len, channels]`.
     """
-    bound = None if max_dilation is None else 2 * max_dilation
     hidden = causal_dilated_conv(
-        inputs, weights.conv1_kernel, weights.conv1_bias, kernel_size, dilation, max_dilation
+        inputs, weights.conv1_kernel, weights.conv1_bias, kernel_size, dilation
     )
     hidden = tf.nn.relu(layer_norm(hidden, weights.norm1_gamma, weights.norm1_beta))
     hidden = causal_dilated_conv(
-        hidden, weights.conv2_kernel, weights.conv2_bias, kernel_size, 2 * dilation, bound
+        hidden, weights.conv2_kernel, weights.conv2_bias, kernel_size, 2 * dilation
     )
     hidden = tf.nn.relu(layer_norm(hidden, weights.norm2_gamma, weights.norm2_beta))
     return inputs + weights.rezero_lambda * hidden

@@ -41,20 +41,6 @@ class StackedBlocks(tf.Module):
         weights = BlockWeights(*(tf.convert_to_tensor(kind) for kind in self.stacked))
         return [functools.partial(self._block, weights, l) for l in range(len(self))]
 
-    def read_indexed(self):
-        """One callable `(hidden, l)` -> block l's output over one read of the stacked weights,
-        l a scalar int32 tensor: the block is picked at run time."""
-        weights = BlockWeights(*(tf.convert_to_tensor(kind) for kind in self.stacked))
-        dilations = tf.constant(self.dilations, tf.int32)
-
-        def block_at(hidden, l):
-            block_weights = BlockWeights(*(kind[l] for kind in weights))
-            return nextitnet_block(
-                hidden, block_weights, dilations[l], self.kernel_size, max(self.dilations)
-            )
-
-        return block_at
-
     def _block(self, weights, l, hidden):
         block_weights = BlockWeights(*(kind[l] for kind in weights))
         return nextitnet_block(hidden, block_weights, self.dilations[l], self.kernel_size)

@@ -21,17 +21,3 @@ def test_equal_the_blocks_with_one_variable_per_kind_of_weight():
     x = tf.constant(rng.normal(size=(3, 11, 6)), tf.float32)
     for block, served in zip(blocks, stacked.read()):
         np.testing.assert_allclose(served(x), block(x), atol=1e-5)
-
-
-def test_the_block_picked_at_run_time_equals_the_block():
-    rng = np.random.default_rng(1)
-    blocks = [NextItNetBlock(dilation=r) for r in (1, 4, 2, 8)]
-    for block in blocks:
-        block.build((None, 11, 6))
-        for weight in block.weights:
-            weight.assign(rng.normal(size=weight.shape).astype("float32"))
-    stacked = StackedBlocks(blocks)
-    block_at = tf.function(lambda x, l: stacked.read_indexed()(x, l))
-    x = tf.constant(rng.normal(size=(2, 11, 6)), tf.float32)
-    for l, block in enumerate(blocks):
-        np.testing.assert_allclose(block_at(x, tf.constant(l)), block(x), atol=1e-5)
