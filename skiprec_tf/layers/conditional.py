@@ -22,8 +22,9 @@ def run_retained_blocks(hidden, actions, blocks):
         scatter them back), or every row does (the block as is).
     The choice between the plans is a function call too, so that neither plan's ops are visited
     by a request that takes the other (inlined, that cost 0.3 ms at batch 1, d = 64, and 0.5 ms
-    at d = 256). The several-users plan and every subset of a group run as calls of their own
-    functions (`_optimized_call`), not as a branch's body, where blocks ran 13-25% slower.
+    at d = 256). The several-users plan runs as a call of its own function (`_optimized_call`),
+    not as the branch's body: large blocks ran 13-20% slower directly inside a branch (d = 256,
+    batch 256).
 
     Args:
       hidden: `[batch, seq_len, d]` block input E_0.
@@ -52,11 +53,10 @@ def _one_user(hidden, actions, blocks):
     codes = tf.reduce_sum(tf.reshape(retained, [-1, GROUP]) * 2 ** tf.range(GROUP), axis=1)
     for group, code in zip(groups, tf.unstack(codes, num=len(groups))):
         subsets = [[b for i, b in enumerate(group) if c >> i & 1] for c in range(2 ** len(group))]
-        branches = [lambda hidden=hidden: hidden]  # the empty subset, no call
-        for subset in subsets[1:]:
-            run = _optimized_call(lambda hidden, subset=subset: _in_order(hidden, subset))
-            branches.append(lambda run=run, hidden=hidden: run(hidden))
-        hidden = _function_call(code, branches)
+        hidden = _function_call(
+            code,
+            [lambda subset=subset, hidden=hidden: _in_order(hidden, subset) for subset in subsets],
+        )
     return hidden
 
 
@@ -91,7 +91,8 @@ def _optimized_call(fn):
 
     The body of a branch of `_function_call` is not: there a MatMul + BiasAdd stays two plain
     ops instead of one fused oneDNN op, 25% slower (batch 1, d = 256). The attribute keeps the
-    call from being inlined into the branch. Eagerly, `fn` itself.
+    call from being inlined into the branch. Eagerly, `fn` itself. The one-user plan's subsets
+    stay branch bodies: as calls they cost more at d = 64 than the fusion saves (docs/results.md).
     """
     if tf.executing_eagerly():
         return fn
