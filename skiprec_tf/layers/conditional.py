@@ -91,11 +91,9 @@ def _optimized_call(fn):
 
     The body of a branch of `_function_call` is not: there a MatMul + BiasAdd stays two plain
     ops instead of one fused oneDNN op, 25% slower (batch 1, d = 256). The attribute keeps the
-    call from being inlined into the branch. Eagerly, `fn` itself. The one-user plan's subsets
-    stay branch bodies: as calls they cost more at d = 64 than the fusion saves (docs/results.md).
+    call from being inlined into the branch. The one-user plan's subsets stay branch bodies: as
+    calls they cost more at d = 64 than the fusion saves (docs/results.md).
     """
-    if tf.executing_eagerly():
-        return fn
     return tf.function(fn, autograph=False, experimental_attributes={"_noinline": True})
 
 
