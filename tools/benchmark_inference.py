@@ -19,6 +19,7 @@ Example:
       --runs=NextItNet+=runs/mlsmall_plus,SkipRec-RL=runs/mlsmall_rl,SkipRec-Gumbel=runs/mlsmall_gumbel
 """
 
+import functools
 import statistics
 import tempfile
 import time
@@ -52,17 +53,14 @@ flags.DEFINE_integer(
 FLAGS = flags.FLAGS
 
 
-def _session_signature(path):
+def _session_signature(path, session_config):
     """`serving_default` of the SavedModel at `path` loaded into its own TF session, as TF
     Serving loads it: a callable from an int64 batch to its outputs as numpy arrays."""
     graph = tf.Graph()
     with graph.as_default():
         session = tf.compat.v1.Session(
             graph=graph,
-            config=tf.compat.v1.ConfigProto(
-                inter_op_parallelism_threads=FLAGS.inter_op_threads,
-                intra_op_parallelism_threads=FLAGS.intra_op_threads,
-            ),
+            config=session_config,
         )
         signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], path).signature_def[
             "serving_default"
@@ -75,7 +73,8 @@ def _session_signature(path):
     return lambda batch: dict(zip(names, run(batch)))
 
 
-def _eager_signature(path):
+def _eager_signature(path, session_config):
+    del session_config  # the eager runtime's threads are set in main
     signature = tf.saved_model.load(path).signatures["serving_default"]
     return lambda batch: {
         name: value.numpy() for name, value in signature(item_ids=tf.constant(batch)).items()
@@ -85,6 +84,9 @@ def _eager_signature(path):
 LOADERS = {"session": _session_signature, "eager": _eager_signature}
 
 
+SERVED, NO_BLOCKS = 0, 1  # the two exports of every model
+
+
 class _NoBlocks(RecommenderServing):
     """The same export with every block skipped; the policy still decides (`blocks_used`)."""
 
@@ -92,13 +94,13 @@ class _NoBlocks(RecommenderServing):
         return hidden
 
 
-def _prepare(name, run_dir, export_dir, loader):
-    """The run's config, its export and its no-block twin loaded by `loader`, the raw test
-    requests, and V."""
+def _prepare(name, run_dir, export_dir, load):
+    """The run's config, its export and its no-block twin loaded by `load` (indexed by SERVED and
+    NO_BLOCKS), the raw test requests, and V."""
     config, model, item_ids = load_run(run_dir)
     model_name = name.replace("+", "plus").replace(" ", "_")
     signatures = [
-        LOADERS[loader](export_saved_model(kind(model, item_ids, config.data.seq_len - 1), export_dir, model_name + suffix))
+        load(export_saved_model(kind(model, item_ids, config.data.seq_len - 1), export_dir, model_name + suffix))
         for kind, suffix in ((RecommenderServing, ""), (_NoBlocks, "_no_blocks"))
     ]  # fmt: skip
     data = load_data(config.data)
@@ -118,12 +120,19 @@ def main(argv):
     del argv
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.intra_op_threads)
+    load = functools.partial(
+        LOADERS[FLAGS.loader],
+        session_config=tf.compat.v1.ConfigProto(
+            inter_op_parallelism_threads=FLAGS.inter_op_threads,
+            intra_op_parallelism_threads=FLAGS.intra_op_threads,
+        ),
+    )
     names, models = [], {}
     with tempfile.TemporaryDirectory() as export_dir:
         for pair in FLAGS.runs:
             name, run_dir = pair.split("=", 1)
             names.append(name)
-            models[name] = _prepare(name, run_dir, export_dir, FLAGS.loader)
+            models[name] = _prepare(name, run_dir, export_dir, load)
         requests = models[names[0]][2]
         batches = [
             requests[i : i + FLAGS.batch_size] for i in range(0, len(requests), FLAGS.batch_size)
@@ -131,14 +140,13 @@ def main(argv):
         singles = [requests[i : i + 1] for i in range(min(FLAGS.single_requests, len(requests)))]
         floor_path = f"{export_dir}/floor"
         tf.saved_model.save(_Floor(), floor_path)
-        floor = LOADERS[FLAGS.loader](floor_path)
+        floor = load(floor_path)
         floor_latencies = []
         for single in singles + singles:
             start = time.perf_counter()
             floor(single)
             floor_latencies.append(1000 * (time.perf_counter() - start))
-        # (name, 0): the export; (name, 1): its no-block twin.
-        timed = [(name, variant) for name in names for variant in (0, 1)]
+        timed = [(name, variant) for name in names for variant in (SERVED, NO_BLOCKS)]
         blocks = {}
         for name, variant in timed:  # warm-up, and the blocks each test user runs
             serve = models[name][1][variant]
@@ -173,6 +181,8 @@ def main(argv):
             config.model, config.policy.policy, seq_len, num_items, blocks[name].mean()
         )
 
+    ideal = {name: ideal_flops(base) / ideal_flops(name) for name in names}
+
     print(
         f"\nThreads: inter-op {FLAGS.inter_op_threads or 'TF default'}, intra-op"
         f" {FLAGS.intra_op_threads or 'TF default'}."
@@ -187,19 +197,18 @@ def main(argv):
     print(f"{'model':<18}{'blocks':>8}{'batch-256 seq/s':>17}{'speedup':>9}{'ideal':>7}{'ratio':>7}"
           f"{'p50 ms':>9}{'p99 ms':>9}{'speedup':>9}{'ideal':>7}{'ratio':>7}")  # fmt: skip
     for name in names:
-        p99 = np.percentile(latencies[name, 0], 99)
-        ideal = ideal_flops(base) / ideal_flops(name)
-        batch_speedup = pass_time[base, 0] / pass_time[name, 0]
-        single_speedup = p50[base, 0] / p50[name, 0]
-        print(f"{name:<18}{blocks[name].mean():>8.2f}{len(requests) / pass_time[name, 0]:>17.0f}{batch_speedup:>8.2f}x"
-              f"{ideal:>6.2f}x{batch_speedup / ideal:>7.2f}{p50[name, 0]:>9.2f}{p99:>9.2f}{single_speedup:>8.2f}x"
-              f"{ideal:>6.2f}x{single_speedup / ideal:>7.2f}")  # fmt: skip
+        p99 = np.percentile(latencies[name, SERVED], 99)
+        batch_speedup = pass_time[base, SERVED] / pass_time[name, SERVED]
+        single_speedup = p50[base, SERVED] / p50[name, SERVED]
+        print(f"{name:<18}{blocks[name].mean():>8.2f}{len(requests) / pass_time[name, SERVED]:>17.0f}{batch_speedup:>8.2f}x"
+              f"{ideal[name]:>6.2f}x{batch_speedup / ideal[name]:>7.2f}{p50[name, SERVED]:>9.2f}{p99:>9.2f}{single_speedup:>8.2f}x"
+              f"{ideal[name]:>6.2f}x{single_speedup / ideal[name]:>7.2f}")  # fmt: skip
 
     # What the fixed costs leave: each model's no-block time plus its blocks at NextItNet+'s cost
     # per block, against NextItNet+.
     num_blocks = config0.model.num_blocks
-    per_block_pass = (pass_time[base, 0] - pass_time[base, 1]) / num_blocks
-    per_block_p50 = (p50[base, 0] - p50[base, 1]) / num_blocks
+    per_block_pass = (pass_time[base, SERVED] - pass_time[base, NO_BLOCKS]) / num_blocks
+    per_block_p50 = (p50[base, SERVED] - p50[base, NO_BLOCKS]) / num_blocks
     print(
         f"\nWith every block skipped (the policy still runs). NextItNet+'s blocks cost"
         f" {1000 * per_block_pass / len(requests):.3f} ms per user each at batch {FLAGS.batch_size}"
@@ -208,12 +217,11 @@ def main(argv):
     )
     print(f"{'model':<18}{'batch-256 seq/s':>17}{'reachable':>11}{'p50 ms':>9}{'reachable':>11}")
     for name in names:
-        ideal = ideal_flops(base) / ideal_flops(name)
-        batch_bound = pass_time[name, 1] + blocks[name].mean() * per_block_pass
-        single_bound = p50[name, 1] + blocks[name].mean() * per_block_p50
-        print(f"{name:<18}{len(requests) / pass_time[name, 1]:>17.0f}"
-              f"{pass_time[base, 0] / batch_bound / ideal:>11.2f}{p50[name, 1]:>9.2f}"
-              f"{p50[base, 0] / single_bound / ideal:>11.2f}")  # fmt: skip
+        batch_bound = pass_time[name, NO_BLOCKS] + blocks[name].mean() * per_block_pass
+        single_bound = p50[name, NO_BLOCKS] + blocks[name].mean() * per_block_p50
+        print(f"{name:<18}{len(requests) / pass_time[name, NO_BLOCKS]:>17.0f}"
+              f"{pass_time[base, SERVED] / batch_bound / ideal[name]:>11.2f}{p50[name, NO_BLOCKS]:>9.2f}"
+              f"{p50[base, SERVED] / single_bound / ideal[name]:>11.2f}")  # fmt: skip
 
 
 if __name__ == "__main__":
