@@ -24,7 +24,9 @@ def right_align(item_ids, length: int):
     unknown_first = tf.argsort(tf.cast(item_ids > 0, tf.int32), axis=1, stable=True)
     aligned = tf.gather(item_ids, unknown_first, batch_dims=1)
     aligned = tf.pad(aligned, [[0, 0], [tf.maximum(length - tf.shape(aligned)[1], 0), 0]])
-    return aligned[:, -length:]
+    aligned = aligned[:, -length:]
+    aligned.set_shape([None, length])  # a static length: the blocks' tap positions are constants
+    return aligned
 
 
 class RecommenderServing(tf.Module):
@@ -88,12 +90,12 @@ class RecommenderServing(tf.Module):
 
     def run_blocks(self, hidden, actions):
         """E_N from E_0: the retained blocks only (Eq. 5), or every block for NextItNet+."""
-        blocks = self.residual_blocks.read()
+        block = self.residual_blocks.read()
         if self.policy is None:  # every block, in order: NextItNet+'s fastest plan
-            for block in blocks:
-                hidden = block(hidden)
+            for l in range(len(self.residual_blocks)):
+                hidden = block(l, hidden)
             return hidden
-        return run_retained_blocks(hidden, actions, blocks)
+        return run_retained_blocks(hidden, actions, block)
 
     def recommend(self, item_ids, k):
         inputs = right_align(self.to_internal.lookup(item_ids), self.input_length)

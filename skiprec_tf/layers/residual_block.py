@@ -5,7 +5,12 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
-from skiprec_tf.layers.causal_conv import CausalDilatedConv1D, causal_dilated_conv
+from skiprec_tf.layers.causal_conv import (
+    CausalDilatedConv1D,
+    causal_dilated_conv,
+    seq_len_of,
+    tap_positions,
+)
 
 EPSILON = 1e-5  # of both layer norms
 
@@ -24,22 +29,27 @@ class BlockWeights(NamedTuple):
     rezero_lambda: tf.Tensor
 
 
-def nextitnet_block(inputs, weights: BlockWeights, dilation: int, kernel_size: int):
+def block_taps(seq_len, dilation: int, kernel_size: int):
+    """The tap positions (`tap_positions`) of a block's psi_1 and psi_2, dilations r and 2r."""
+    return (
+        tap_positions(seq_len, kernel_size, dilation),
+        tap_positions(seq_len, kernel_size, 2 * dilation),
+    )
+
+
+def nextitnet_block(inputs, weights: BlockWeights, taps):
     """E_l = lambda * F(E_{l-1}) + E_{l-1} (Eq. 1) of explicit weights, with (Eq. 2)
 
         F(E) = ReLU(LN_2(psi_2(ReLU(LN_1(psi_1(E)))))),
 
-    psi_1, psi_2 causal convolutions with dilations r and 2r. The one implementation of the
-    block: the Keras layer (training) and the stacked serving weights (`StackedBlocks`) call it.
-    Input and output shape `[batch, seq_len, channels]`.
+    psi_1, psi_2 causal convolutions with dilations r and 2r, their taps at `taps`
+    (`block_taps`). The one implementation of the block: the Keras layer (training) and the
+    stacked serving weights (`StackedBlocks`) call it. Input and output shape
+    `[batch, seq_len, channels]`.
     """
-    hidden = causal_dilated_conv(
-        inputs, weights.conv1_kernel, weights.conv1_bias, kernel_size, dilation
-    )
+    hidden = causal_dilated_conv(inputs, weights.conv1_kernel, weights.conv1_bias, taps[0])
     hidden = tf.nn.relu(layer_norm(hidden, weights.norm1_gamma, weights.norm1_beta))
-    hidden = causal_dilated_conv(
-        hidden, weights.conv2_kernel, weights.conv2_bias, kernel_size, 2 * dilation
-    )
+    hidden = causal_dilated_conv(hidden, weights.conv2_kernel, weights.conv2_bias, taps[1])
     hidden = tf.nn.relu(layer_norm(hidden, weights.norm2_gamma, weights.norm2_beta))
     return inputs + weights.rezero_lambda * hidden
 
@@ -98,7 +108,8 @@ class NextItNetBlock(keras.layers.Layer):
         )  # fmt: skip
 
     def call(self, inputs):
-        return nextitnet_block(inputs, self.block_weights, self.dilation, self.kernel_size)
+        taps = block_taps(seq_len_of(inputs), self.dilation, self.kernel_size)
+        return nextitnet_block(inputs, self.block_weights, taps)
 
     def get_config(self):
         return {

@@ -5,18 +5,19 @@ import functools
 import numpy as np
 import tensorflow as tf
 
-from skiprec_tf.layers.residual_block import BlockWeights, nextitnet_block
+from skiprec_tf.layers.causal_conv import seq_len_of
+from skiprec_tf.layers.residual_block import BlockWeights, block_taps, nextitnet_block
 
 
 class StackedBlocks(tf.Module):
     """The weights of N `NextItNetBlock`s, each kind stacked along a leading block axis: nine
     variables for the whole backbone instead of nine per block.
 
-    Every variable costs a served request something whether its block runs or not (its handle is
-    read, and passed into each function call of `run_retained_blocks`). Measured in a session at
-    batch 1 and 32 blocks, stacked weights took NextItNet+ from 4.06 to 3.44 ms and SkipRec's
-    blocks from 2.20 to 1.59 ms at d = 64 (16.6 against 17.5 ms, and 4.0 against 5.3 ms, at
-    d = 256). The math is the blocks' own (`nextitnet_block`).
+    A block picked at run time (the one-user plan of `run_retained_blocks`) finds its weights by
+    index, and every variable costs a served request something whether its block runs or not.
+    Measured in a session at batch 1 and 32 blocks, stacked weights took NextItNet+ from 4.06 to
+    3.44 ms and SkipRec's blocks from 2.20 to 1.59 ms at d = 64 (16.6 against 17.5 ms, and 4.0
+    against 5.3 ms, at d = 256). The math is the blocks' own (`nextitnet_block`).
 
     Args:
       blocks: the trained blocks, all of the same width and kernel size.
@@ -36,11 +37,22 @@ class StackedBlocks(tf.Module):
         return len(self.dilations)
 
     def read(self):
-        """The N blocks as callables `[batch, seq_len, d]` -> `[batch, seq_len, d]` over one read
-        of the stacked weights; block l takes its slice only when it runs."""
+        """Block l as a callable `(l, hidden)`, `[batch, seq_len, d]` -> `[batch, seq_len, d]`,
+        over one read of the stacked weights. `l` is a Python int, or an int32 scalar tensor
+        picked at run time; block l takes its slice of the weights only when it runs."""
         weights = BlockWeights(*(tf.convert_to_tensor(kind) for kind in self.stacked))
-        return [functools.partial(self._block, weights, l) for l in range(len(self))]
+        return functools.partial(self._block, weights)
 
     def _block(self, weights, l, hidden):
         block_weights = BlockWeights(*(kind[l] for kind in weights))
-        return nextitnet_block(hidden, block_weights, self.dilations[l], self.kernel_size)
+        seq_len = seq_len_of(hidden)
+        if isinstance(l, int):
+            taps = block_taps(seq_len, self.dilations[l], self.kernel_size)
+        elif isinstance(seq_len, int):  # the taps of every block, by index
+            table = tf.constant(
+                np.array([block_taps(seq_len, r, self.kernel_size) for r in self.dilations])
+            )
+            taps = (table[l, 0], table[l, 1])
+        else:
+            raise ValueError("a block picked at run time needs inputs of a static length")
+        return nextitnet_block(hidden, block_weights, taps)

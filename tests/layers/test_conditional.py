@@ -6,28 +6,32 @@ import tensorflow as tf
 
 from skiprec_tf.layers import NextItNetBlock
 from skiprec_tf.layers.conditional import run_retained_blocks
+from skiprec_tf.layers.stacked_blocks import StackedBlocks
 
 N, D = 5, 8
 
 
-class RowCountingBlock(NextItNetBlock):
-    """A block that adds the number of rows it is run on to `rows_seen` (runs, not masks)."""
+class RowCountingBlocks:
+    """The served blocks (`StackedBlocks`) as `run_retained_blocks` takes them, counting in
+    `rows_seen[l]` the rows block l is run on (runs, not masks)."""
 
-    def build(self, input_shape):
-        super().build(input_shape)
-        self.rezero_lambda.assign(0.5)
-        self.rows_seen = tf.Variable(0, trainable=False)
+    def __init__(self, blocks):
+        self.block = StackedBlocks(blocks).read()
+        self.rows_seen = tf.Variable(tf.zeros([len(blocks)], tf.int32), trainable=False)
 
-    def call(self, inputs):
-        self.rows_seen.assign_add(tf.shape(inputs)[0])
-        return super().call(inputs)
+    def __call__(self, l, hidden):
+        self.rows_seen.assign_add(tf.one_hot(l, N, dtype=tf.int32) * tf.shape(hidden)[0])
+        return self.block(l, hidden)
 
 
 @pytest.fixture
 def blocks():
-    blocks = [RowCountingBlock(dilation=r) for r in (1, 4, 1, 4, 1)]
+    rng = np.random.default_rng(0)
+    blocks = [NextItNetBlock(dilation=r) for r in (1, 4, 1, 4, 1)]
     for block in blocks:
         block.build((None, 9, D))
+        for weight in block.weights:
+            weight.assign(rng.normal(scale=0.5, size=weight.shape).astype("float32"))
     return blocks
 
 
@@ -40,10 +44,9 @@ def _masked(hidden, actions, blocks):
 
 
 def _run(hidden, actions, blocks):
-    for block in blocks:
-        block.rows_seen.assign(0)
-    output = tf.function(run_retained_blocks)(hidden, actions, blocks)
-    return output, [int(block.rows_seen) for block in blocks]
+    counting = RowCountingBlocks(blocks)
+    output = tf.function(run_retained_blocks)(hidden, actions, counting)
+    return output, counting.rows_seen.numpy().tolist()
 
 
 @pytest.mark.parametrize("batch", [1, 7, 64])

@@ -19,5 +19,7 @@ def test_equal_the_blocks_with_one_variable_per_kind_of_weight():
     assert len(stacked.trainable_variables) == 0
     assert len(stacked.variables) == len(BlockWeights._fields)
     x = tf.constant(rng.normal(size=(3, 11, 6)), tf.float32)
-    for block, served in zip(blocks, stacked.read()):
-        np.testing.assert_allclose(served(x), block(x), atol=1e-5)
+    served = stacked.read()
+    for l, block in enumerate(blocks):
+        np.testing.assert_allclose(served(l, x), block(x), atol=1e-5)
+        np.testing.assert_allclose(served(tf.constant(l), x), block(x), atol=1e-5)
