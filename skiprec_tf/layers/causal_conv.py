@@ -28,8 +28,8 @@ def causal_dilated_conv(inputs, kernel, bias, taps):
     taps, one matmul.
     """
     padded = tf.pad(inputs, [[0, 0], [1, 0], [0, 0]])
-    # [batch, seq_len, kernel_size, channels]: one gather, faster than a slice per tap in
-    # training and serving alike (docs/results.md).
+    # [batch, seq_len, kernel_size, channels]: one gather, faster to serve than a slice per tap
+    # (docs/results.md), and the positions may be a tensor.
     columns = tf.gather(padded, taps, axis=1)
     # A 2-D MatMul + BiasAdd, not a batched matmul: TF fuses it (oneDNN), and a batched matmul of
     # unknown batch size ran 2x slower inside serving's functions.
