@@ -58,10 +58,7 @@ def _session_signature(path, session_config):
     Serving loads it: a callable from an int64 batch to its outputs as numpy arrays."""
     graph = tf.Graph()
     with graph.as_default():
-        session = tf.compat.v1.Session(
-            graph=graph,
-            config=session_config,
-        )
+        session = tf.compat.v1.Session(graph=graph, config=session_config)
         signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], path).signature_def[
             "serving_default"
         ]
@@ -116,6 +113,65 @@ class _Floor(tf.Module):
         return {"item_ids": tf.identity(item_ids)}
 
 
+def _elapsed(serve, inputs):
+    """Seconds to serve each of `inputs` in turn."""
+    start = time.perf_counter()
+    for batch in inputs:
+        serve(batch)
+    return time.perf_counter() - start
+
+
+def _time_alternating(serves, batches, singles, rounds):
+    """The median seconds of a pass over `batches`, and the latencies (ms) of the `singles`, of
+    every `{key: serve}`, alternating them so that machine noise hits all alike."""
+    passes = {key: [] for key in serves}
+    for _ in range(rounds):
+        for key, serve in serves.items():
+            passes[key].append(_elapsed(serve, batches))
+    latencies = {key: [] for key in serves}
+    for single in singles:
+        for key, serve in serves.items():
+            latencies[key].append(1000 * _elapsed(serve, [single]))
+    return {key: statistics.median(times) for key, times in passes.items()}, latencies
+
+
+def _print_speedups(names, blocks, ideal, pass_time, latencies, num_users):
+    """Per model: measured speedup against the first, ideal speedup and their ratio."""
+    base = names[0]
+    p50 = {name: np.percentile(latencies[name, SERVED], 50) for name in names}
+    print(f"{'model':<18}{'blocks':>8}{'batch-256 seq/s':>17}{'speedup':>9}{'ideal':>7}{'ratio':>7}"
+          f"{'p50 ms':>9}{'p99 ms':>9}{'speedup':>9}{'ideal':>7}{'ratio':>7}")  # fmt: skip
+    for name in names:
+        p99 = np.percentile(latencies[name, SERVED], 99)
+        batch_speedup = pass_time[base, SERVED] / pass_time[name, SERVED]
+        single_speedup = p50[base] / p50[name]
+        print(f"{name:<18}{blocks[name].mean():>8.2f}{num_users / pass_time[name, SERVED]:>17.0f}{batch_speedup:>8.2f}x"
+              f"{ideal[name]:>6.2f}x{batch_speedup / ideal[name]:>7.2f}{p50[name]:>9.2f}{p99:>9.2f}{single_speedup:>8.2f}x"
+              f"{ideal[name]:>6.2f}x{single_speedup / ideal[name]:>7.2f}")  # fmt: skip
+
+
+def _print_reachable(names, blocks, ideal, pass_time, latencies, num_users, num_blocks):
+    """What the fixed costs leave: each model's no-block time plus its blocks at NextItNet+'s
+    cost per block, against NextItNet+."""
+    base = names[0]
+    p50 = {key: np.percentile(times, 50) for key, times in latencies.items()}
+    per_block_pass = (pass_time[base, SERVED] - pass_time[base, NO_BLOCKS]) / num_blocks
+    per_block_p50 = (p50[base, SERVED] - p50[base, NO_BLOCKS]) / num_blocks
+    print(
+        f"\nWith every block skipped (the policy still runs). NextItNet+'s blocks cost"
+        f" {1000 * per_block_pass / num_users:.3f} ms per user each at batch {FLAGS.batch_size}"
+        f" and {per_block_p50:.3f} ms each at batch 1. 'Reachable' is the ratio of a model whose"
+        f" blocks cost that and whose skipping costs nothing."
+    )
+    print(f"{'model':<18}{'batch-256 seq/s':>17}{'reachable':>11}{'p50 ms':>9}{'reachable':>11}")
+    for name in names:
+        batch_bound = pass_time[name, NO_BLOCKS] + blocks[name].mean() * per_block_pass
+        single_bound = p50[name, NO_BLOCKS] + blocks[name].mean() * per_block_p50
+        print(f"{name:<18}{num_users / pass_time[name, NO_BLOCKS]:>17.0f}"
+              f"{pass_time[base, SERVED] / batch_bound / ideal[name]:>11.2f}{p50[name, NO_BLOCKS]:>9.2f}"
+              f"{p50[base, SERVED] / single_bound / ideal[name]:>11.2f}")  # fmt: skip
+
+
 def main(argv):
     del argv
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
@@ -141,39 +197,22 @@ def main(argv):
         floor_path = f"{export_dir}/floor"
         tf.saved_model.save(_Floor(), floor_path)
         floor = load(floor_path)
-        floor_latencies = []
-        for single in singles + singles:
-            start = time.perf_counter()
-            floor(single)
-            floor_latencies.append(1000 * (time.perf_counter() - start))
-        timed = [(name, variant) for name in names for variant in (SERVED, NO_BLOCKS)]
+        floor_latencies = [1000 * _elapsed(floor, [single]) for single in singles + singles]
+        serves = {
+            (name, variant): models[name][1][variant]
+            for name in names
+            for variant in (SERVED, NO_BLOCKS)
+        }
         blocks = {}
-        for name, variant in timed:  # warm-up, and the blocks each test user runs
-            serve = models[name][1][variant]
+        for (name, _), serve in serves.items():  # warm-up, and the blocks each test user runs
             used = np.concatenate([serve(batch)["blocks_used"] for batch in batches])
             blocks.setdefault(name, used)
             serve(singles[0])
-        passes = {key: [] for key in timed}
-        for _ in range(FLAGS.rounds):
-            for key in timed:  # alternate models so that machine noise hits all alike
-                serve = models[key[0]][1][key[1]]
-                start = time.perf_counter()
-                for batch in batches:
-                    serve(batch)
-                passes[key].append(time.perf_counter() - start)
-        latencies = {key: [] for key in timed}
-        for single in singles:
-            for key in timed:
-                serve = models[key[0]][1][key[1]]
-                start = time.perf_counter()
-                serve(single)
-                latencies[key].append(1000 * (time.perf_counter() - start))
+        pass_time, latencies = _time_alternating(serves, batches, singles, FLAGS.rounds)
 
     base = names[0]
     config0, _, _, num_items = models[base]
     seq_len = config0.data.seq_len - 1
-    pass_time = {key: statistics.median(times) for key, times in passes.items()}
-    p50 = {key: np.percentile(times, 50) for key, times in latencies.items()}
 
     def ideal_flops(name):
         config = models[name][0]
@@ -194,34 +233,9 @@ def main(argv):
     print(
         f"{len(requests)} test users, t - 1 = {seq_len}, {num_items} items; {FLAGS.rounds} rounds, {len(singles)} single requests"
     )
-    print(f"{'model':<18}{'blocks':>8}{'batch-256 seq/s':>17}{'speedup':>9}{'ideal':>7}{'ratio':>7}"
-          f"{'p50 ms':>9}{'p99 ms':>9}{'speedup':>9}{'ideal':>7}{'ratio':>7}")  # fmt: skip
-    for name in names:
-        p99 = np.percentile(latencies[name, SERVED], 99)
-        batch_speedup = pass_time[base, SERVED] / pass_time[name, SERVED]
-        single_speedup = p50[base, SERVED] / p50[name, SERVED]
-        print(f"{name:<18}{blocks[name].mean():>8.2f}{len(requests) / pass_time[name, SERVED]:>17.0f}{batch_speedup:>8.2f}x"
-              f"{ideal[name]:>6.2f}x{batch_speedup / ideal[name]:>7.2f}{p50[name, SERVED]:>9.2f}{p99:>9.2f}{single_speedup:>8.2f}x"
-              f"{ideal[name]:>6.2f}x{single_speedup / ideal[name]:>7.2f}")  # fmt: skip
-
-    # What the fixed costs leave: each model's no-block time plus its blocks at NextItNet+'s cost
-    # per block, against NextItNet+.
+    _print_speedups(names, blocks, ideal, pass_time, latencies, len(requests))
     num_blocks = config0.model.num_blocks
-    per_block_pass = (pass_time[base, SERVED] - pass_time[base, NO_BLOCKS]) / num_blocks
-    per_block_p50 = (p50[base, SERVED] - p50[base, NO_BLOCKS]) / num_blocks
-    print(
-        f"\nWith every block skipped (the policy still runs). NextItNet+'s blocks cost"
-        f" {1000 * per_block_pass / len(requests):.3f} ms per user each at batch {FLAGS.batch_size}"
-        f" and {per_block_p50:.3f} ms each at batch 1. 'Reachable' is the ratio of a model whose"
-        f" blocks cost that and whose skipping costs nothing."
-    )
-    print(f"{'model':<18}{'batch-256 seq/s':>17}{'reachable':>11}{'p50 ms':>9}{'reachable':>11}")
-    for name in names:
-        batch_bound = pass_time[name, NO_BLOCKS] + blocks[name].mean() * per_block_pass
-        single_bound = p50[name, NO_BLOCKS] + blocks[name].mean() * per_block_p50
-        print(f"{name:<18}{len(requests) / pass_time[name, NO_BLOCKS]:>17.0f}"
-              f"{pass_time[base, SERVED] / batch_bound / ideal[name]:>11.2f}{p50[name, NO_BLOCKS]:>9.2f}"
-              f"{p50[base, SERVED] / single_bound / ideal[name]:>11.2f}")  # fmt: skip
+    _print_reachable(names, blocks, ideal, pass_time, latencies, len(requests), num_blocks)
 
 
 if __name__ == "__main__":
