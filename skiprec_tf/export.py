@@ -13,6 +13,7 @@ from skiprec_tf.layers.conditional import run_retained_blocks
 from skiprec_tf.layers.stacked_blocks import StackedBlocks
 from skiprec_tf.models import SkipRec
 from skiprec_tf.models.policy import greedy_retain
+from skiprec_tf.warmup import warmup_requests, write_warmup_requests
 
 
 def right_align(item_ids, length: int):
@@ -109,9 +110,10 @@ class RecommenderServing(tf.Module):
 
 
 def export_saved_model(module: RecommenderServing, export_dir: str, model_name: str, version=None):
-    """Writes `<export_dir>/<model_name>/<version>/` (TF Serving's layout) atomically: into a
-    hidden temporary directory beside it (TF Serving ignores non-numeric names), then renamed.
-    `version` defaults to one more than the highest present. Returns the version directory."""
+    """Writes `<export_dir>/<model_name>/<version>/` (TF Serving's layout) with its warm-up
+    requests, atomically: into a hidden temporary directory beside it (TF Serving ignores
+    non-numeric names), then renamed. `version` defaults to one more than the highest present.
+    Returns the version directory."""
     base = os.path.join(export_dir, model_name)
     os.makedirs(base, exist_ok=True)
     if version is None:
@@ -134,6 +136,8 @@ def export_saved_model(module: RecommenderServing, export_dir: str, model_name: 
     staging = tempfile.mkdtemp(dir=base, prefix=f".{version}-incomplete-")
     try:
         tf.saved_model.save(module, staging, signatures=signatures)
+        requests = warmup_requests(module.raw_ids.numpy(), module.input_length, module.top_k)
+        write_warmup_requests(staging, model_name, requests)
         os.rename(staging, final)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

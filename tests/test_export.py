@@ -16,6 +16,7 @@ from skiprec_tf.data.sources import load_data
 from skiprec_tf.export import RecommenderServing, export_saved_model, right_align
 from skiprec_tf.runs import load_run
 from skiprec_tf.trainer import train_and_evaluate
+from skiprec_tf.warmup import read_warmup_requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEQ_LEN = 10
@@ -164,6 +165,26 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(run_dir, tmp_path):
     assert any(not n.attr["_lower_using_switch_merge"].b for n in calls)
     assert sum(f.attr["_noinline"].b for f in graph.library.function) >= 2
     assert any(n.op in ("While", "StatelessWhile") for n in nodes)
+
+
+def test_tf_serving_replays_the_warmup_requests_in_a_session(run_dir, tmp_path):
+    """As TF Serving does at load: each request runs its signature in the loaded session."""
+    config, model, item_ids = load_run(run_dir)
+    serving = RecommenderServing(model, item_ids, SEQ_LEN - 1, top_k=7)
+    path = export_saved_model(serving, str(tmp_path), "m")
+    requests = list(read_warmup_requests(path))
+    assert len(requests) == 4
+    graph = tf.Graph()
+    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
+        meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
+        for name, inputs in requests:
+            signature = meta_graph.signature_def[name]
+            assert inputs.keys() == signature.inputs.keys(), name
+            feeds = {signature.inputs[key].name: value for key, value in inputs.items()}
+            fetches = {key: tensor.name for key, tensor in signature.outputs.items()}
+            served = session.run(fetches, feeds)
+            assert served["item_ids"].shape == (len(inputs["item_ids"]), 7), name
+            assert set(served["item_ids"].ravel()) <= set(item_ids[1:]), name
 
 
 def test_right_align():
