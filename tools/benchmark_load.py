@@ -8,8 +8,8 @@ without warm-up: each run is a fresh process, so neither inherits the other's se
 
 Example:
   python -m skiprec_tf.main --mode=export --run_dir=runs/mlsmall_rl --export_dir=/tmp/export
-  python tools/benchmark_load.py --saved_model=/tmp/export/mlsmall_skiprec_rl/1
-  python tools/benchmark_load.py --saved_model=/tmp/export/mlsmall_skiprec_rl/1 --nowarmup
+  python tools/benchmark_load.py --saved_model=/tmp/export/ml-latest-small_skiprec_rl/1
+  python tools/benchmark_load.py --saved_model=/tmp/export/ml-latest-small_skiprec_rl/1 --nowarmup
 """
 
 import statistics
