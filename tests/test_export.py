@@ -169,7 +169,7 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(run_dir, tmp_path):
 
 def test_tf_serving_replays_the_warmup_requests_in_a_session(run_dir, tmp_path):
     """As TF Serving does at load: each request runs its signature in the loaded session."""
-    config, model, item_ids = load_run(run_dir)
+    _, model, item_ids = load_run(run_dir)
     serving = RecommenderServing(model, item_ids, SEQ_LEN - 1, top_k=7)
     path = export_saved_model(serving, str(tmp_path), "m")
     requests = list(read_warmup_requests(path))
