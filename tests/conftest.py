@@ -1,4 +1,5 @@
-"""Shared pytest fixtures: the location of the real data sets, and the `integration` marker."""
+"""Shared pytest fixtures: the location of the real data sets, a tiny trained SkipRec run, and the
+`integration` marker."""
 
 import os
 import pathlib
@@ -31,3 +32,24 @@ def shared_data_dir():
     if not path.is_dir():
         pytest.fail(f"SKIPREC_DATA_DIR={value} is not a directory", pytrace=False)
     return path
+
+
+@pytest.fixture(scope="session")
+def tiny_skiprec_run(tmp_path_factory):
+    """The directory of a SkipRec-RL run trained for one epoch on a small synthetic set (t = 10,
+    d = 8, 4 blocks), for the export and serving tests."""
+    from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
+    from skiprec_tf.data.sources import load_data
+    from skiprec_tf.trainer import train_and_evaluate
+
+    run_dir = str(tmp_path_factory.mktemp("tiny_skiprec") / "run")
+    data_config = DataConfig(synthetic_users=300, synthetic_items=40, seq_len=10)
+    config = RunConfig(
+        data=data_config,
+        model=ModelConfig(model="skiprec_rl", embedding_dim=8, num_blocks=4),
+        policy=PolicyConfig(),
+        train=TrainConfig(batch_size=64, epochs=1),
+        run_dir=run_dir,
+    )
+    train_and_evaluate(config, load_data(data_config))
+    return run_dir

@@ -11,15 +11,11 @@ import pytest
 import tensorflow as tf
 
 from skiprec_tf import export
-from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
-from skiprec_tf.data.sources import load_data
 from skiprec_tf.export import RecommenderServing, export_saved_model, right_align
 from skiprec_tf.runs import load_run
-from skiprec_tf.trainer import train_and_evaluate
 from skiprec_tf.warmup import read_warmup_requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SEQ_LEN = 10
 
 # Run in a fresh interpreter: TensorFlow only, never skiprec_tf.
 SERVE = """
@@ -35,22 +31,6 @@ out["default_k"] = len(model.signatures["serving_default"](item_ids=tf.constant(
 out["imported"] = "skiprec_tf" in sys.modules
 print(json.dumps(out))
 """
-
-
-@pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    """A small trained SkipRec-RL run whose policy is pushed to mixed decisions."""
-    run_dir = str(tmp_path_factory.mktemp("export") / "run")
-    data_config = DataConfig(synthetic_users=300, synthetic_items=40, seq_len=SEQ_LEN)
-    config = RunConfig(
-        data=data_config,
-        model=ModelConfig(model="skiprec_rl", embedding_dim=8, num_blocks=4),
-        policy=PolicyConfig(),
-        train=TrainConfig(batch_size=64, epochs=1),
-        run_dir=run_dir,
-    )
-    train_and_evaluate(config, load_data(data_config))
-    return run_dir
 
 
 def _requests(item_ids):
@@ -85,9 +65,9 @@ def _serve_in_fresh_process(path, requests):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_export_round_trip_without_skiprec_tf(run_dir, tmp_path):
+def test_export_round_trip_without_skiprec_tf(tiny_skiprec_run, tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "skiprec_tf.main", "--mode=export", f"--run_dir={run_dir}",
+        [sys.executable, "-m", "skiprec_tf.main", "--mode=export", f"--run_dir={tiny_skiprec_run}",
          f"--export_dir={tmp_path}", "--model_name=synthetic_rl", "--top_k=7"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
@@ -97,8 +77,8 @@ def test_export_round_trip_without_skiprec_tf(run_dir, tmp_path):
     assert (path / "saved_model.pb").is_file()
     assert os.listdir(tmp_path / "synthetic_rl") == ["1"], "no staging directory left behind"
 
-    config, model, item_ids = load_run(run_dir)
-    serving = RecommenderServing(model, item_ids, SEQ_LEN - 1, top_k=7)
+    config, model, item_ids = load_run(tiny_skiprec_run)
+    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1, top_k=7)
     requests = _requests(item_ids)
     served = _serve_in_fresh_process(str(path), requests)
     assert served["imported"] is False and served["default_k"] == 7
@@ -115,14 +95,16 @@ def test_export_round_trip_without_skiprec_tf(run_dir, tmp_path):
     assert len(served["all_padding"]["item_ids"]) == 2 and len(served["batch"]["item_ids"]) == 3
 
 
-def test_serving_equals_the_masked_training_model(run_dir):
-    config, model, item_ids = load_run(run_dir)
+def test_serving_equals_the_masked_training_model(tiny_skiprec_run):
+    config, model, item_ids = load_run(tiny_skiprec_run)
     # Push the policy to mixed per-user decisions so that real skipping is exercised.
     rng = np.random.default_rng(1)
     head = model.policy.logits
     head.kernel.assign(rng.normal(scale=3.0, size=head.kernel.shape).astype("float32"))
-    serving = RecommenderServing(model, item_ids, SEQ_LEN - 1)
-    inputs = tf.constant(rng.integers(0, len(item_ids), size=(64, SEQ_LEN - 1)), tf.int32)
+    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)
+    inputs = tf.constant(
+        rng.integers(0, len(item_ids), size=(64, config.data.seq_len - 1)), tf.int32
+    )
     scores, actions = tf.function(serving.scores)(inputs)
     assert 0 < float(tf.reduce_mean(actions)) < 1 and len(np.unique(actions, axis=0)) > 2
     np.testing.assert_array_equal(actions, model.inference_actions(inputs))
@@ -133,9 +115,11 @@ def test_serving_equals_the_masked_training_model(run_dir):
         np.testing.assert_allclose(scores, model(inputs[row : row + 1])[:, 1:], atol=1e-5)
 
 
-def test_saved_model_cli_lists_signatures_of_stock_ops(run_dir, tmp_path):
-    config, model, item_ids = load_run(run_dir)
-    path = export_saved_model(RecommenderServing(model, item_ids, SEQ_LEN - 1), str(tmp_path), "m")
+def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_path):
+    config, model, item_ids = load_run(tiny_skiprec_run)
+    path = export_saved_model(
+        RecommenderServing(model, item_ids, config.data.seq_len - 1), str(tmp_path), "m"
+    )
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     shown = subprocess.run(
         [cli, "show", "--all", "--dir", path],
@@ -167,10 +151,10 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(run_dir, tmp_path):
     assert any(n.op in ("While", "StatelessWhile") for n in nodes)
 
 
-def test_tf_serving_replays_the_warmup_requests_in_a_session(run_dir, tmp_path):
+def test_tf_serving_replays_the_warmup_requests_in_a_session(tiny_skiprec_run, tmp_path):
     """As TF Serving does at load: each request runs its signature in the loaded session."""
-    _, model, item_ids = load_run(run_dir)
-    serving = RecommenderServing(model, item_ids, SEQ_LEN - 1, top_k=7)
+    config, model, item_ids = load_run(tiny_skiprec_run)
+    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1, top_k=7)
     path = export_saved_model(serving, str(tmp_path), "m")
     requests = list(read_warmup_requests(path))
     assert len(requests) == 4
@@ -193,9 +177,9 @@ def test_right_align():
     np.testing.assert_array_equal(right_align(rows, 6)[0], [0, 0, 0, 0, 3, 4])
 
 
-def test_a_failed_export_leaves_no_version_directory(run_dir, tmp_path, monkeypatch):
-    config, model, item_ids = load_run(run_dir)
-    serving = RecommenderServing(model, item_ids, SEQ_LEN - 1)
+def test_a_failed_export_leaves_no_version_directory(tiny_skiprec_run, tmp_path, monkeypatch):
+    config, model, item_ids = load_run(tiny_skiprec_run)
+    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)
 
     def crash(*args, **kwargs):
         raise OSError("disk full")
@@ -206,15 +190,15 @@ def test_a_failed_export_leaves_no_version_directory(run_dir, tmp_path, monkeypa
     assert os.listdir(tmp_path / "m") == []
 
 
-def test_recommend_command_prints_titles_blocks_and_latency(run_dir, tmp_path):
-    _, _, item_ids = load_run(run_dir)
+def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tmp_path):
+    _, _, item_ids = load_run(tiny_skiprec_run)
     history = [int(i) for i in item_ids[1:4]]
     movies = tmp_path / "movies.csv"
     movies.write_text(
         "movieId,title,genres\n" + "".join(f"{i},Film {i} (1999),Drama\n" for i in item_ids[1:])
     )
     result = subprocess.run(
-        [sys.executable, "-m", "skiprec_tf.main", "--mode=recommend", f"--run_dir={run_dir}",
+        [sys.executable, "-m", "skiprec_tf.main", "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
          f"--items={','.join(map(str, history))}", f"--titles={movies}", "--top_k=3"],
         cwd=ROOT, capture_output=True, text=True, timeout=300,
         env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},

@@ -8,33 +8,17 @@ import sys
 
 import pytest
 
-from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
-from skiprec_tf.data.sources import load_data
 from skiprec_tf.export import RecommenderServing, export_saved_model
 from skiprec_tf.runs import load_run
-from skiprec_tf.trainer import train_and_evaluate
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
-def saved_model(tmp_path_factory):
-    run_dir = str(tmp_path_factory.mktemp("load") / "run")
-    data = DataConfig(synthetic_users=300, synthetic_items=40, seq_len=10)
-    config = RunConfig(
-        data=data,
-        model=ModelConfig(model="skiprec_rl", embedding_dim=8, num_blocks=2),
-        policy=PolicyConfig(),
-        train=TrainConfig(batch_size=32, epochs=1),
-        run_dir=run_dir,
-    )
-    train_and_evaluate(config, load_data(data))
-    _, model, item_ids = load_run(run_dir)
-    return export_saved_model(
-        RecommenderServing(model, item_ids, data.seq_len - 1),
-        str(tmp_path_factory.mktemp("e")),
-        "m",
-    )
+def saved_model(tiny_skiprec_run, tmp_path_factory):
+    config, model, item_ids = load_run(tiny_skiprec_run)
+    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)
+    return export_saved_model(serving, str(tmp_path_factory.mktemp("export")), "m")
 
 
 @pytest.mark.parametrize("warmup", [True, False])
