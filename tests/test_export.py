@@ -13,6 +13,7 @@ import tensorflow as tf
 from skiprec_tf import export
 from skiprec_tf.export import RecommenderServing, export_saved_model, right_align
 from skiprec_tf.runs import load_run
+from skiprec_tf.session_serving import SessionServable
 from skiprec_tf.warmup import read_warmup_requests
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -158,17 +159,12 @@ def test_tf_serving_replays_the_warmup_requests_in_a_session(tiny_skiprec_run, t
     path = export_saved_model(serving, str(tmp_path), "m")
     requests = list(read_warmup_requests(path))
     assert len(requests) == 4
-    graph = tf.Graph()
-    with graph.as_default(), tf.compat.v1.Session(graph=graph) as session:
-        meta_graph = tf.compat.v1.saved_model.loader.load(session, ["serve"], path)
-        for name, inputs in requests:
-            signature = meta_graph.signature_def[name]
-            assert inputs.keys() == signature.inputs.keys(), name
-            feeds = {signature.inputs[key].name: value for key, value in inputs.items()}
-            fetches = {key: tensor.name for key, tensor in signature.outputs.items()}
-            served = session.run(fetches, feeds)
-            assert served["item_ids"].shape == (len(inputs["item_ids"]), 7), name
-            assert set(served["item_ids"].ravel()) <= set(item_ids[1:]), name
+    servable = SessionServable(path)
+    for name, inputs in requests:
+        assert inputs.keys() == servable.signatures[name].inputs.keys(), name
+        served = servable.run(name, inputs)
+        assert served["item_ids"].shape == (len(inputs["item_ids"]), 7), name
+        assert set(served["item_ids"].ravel()) <= set(item_ids[1:]), name
 
 
 def test_right_align():

@@ -32,6 +32,7 @@ from skiprec_tf.data.sources import load_data
 from skiprec_tf.export import RecommenderServing, export_saved_model
 from skiprec_tf.flops import inference_flops
 from skiprec_tf.runs import load_run
+from skiprec_tf.session_serving import SessionServable
 
 flags.DEFINE_list("runs", [], "name=run_dir pairs; the first is the baseline (NextItNet+).")
 flags.DEFINE_integer("rounds", 5, "Timed passes over the test split at batch 256, per model.")
@@ -56,18 +57,7 @@ FLAGS = flags.FLAGS
 def _session_signature(path, session_config):
     """`serving_default` of the SavedModel at `path` loaded into its own TF session, as TF
     Serving loads it: a callable from an int64 batch to its outputs as numpy arrays."""
-    graph = tf.Graph()
-    with graph.as_default():
-        session = tf.compat.v1.Session(graph=graph, config=session_config)
-        signature = tf.compat.v1.saved_model.loader.load(session, ["serve"], path).signature_def[
-            "serving_default"
-        ]
-        names = sorted(signature.outputs)
-        run = session.make_callable(
-            [signature.outputs[name].name for name in names],
-            [signature.inputs["item_ids"].name],
-        )
-    return lambda batch: dict(zip(names, run(batch)))
+    return SessionServable(path, session_config).item_ids_callable()
 
 
 def _eager_signature(path, session_config):

@@ -19,6 +19,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from skiprec_tf.session_serving import SessionServable
 from skiprec_tf.warmup import read_warmup_requests
 
 flags.DEFINE_string("saved_model", None, "A version directory written by --mode=export.")
@@ -40,33 +41,22 @@ def main(argv):
     batches = {1: history[None, ::-1], 256: np.stack([np.roll(history, i) for i in range(256)])}
 
     start = time.perf_counter()
-    graph = tf.Graph()
-    with graph.as_default():
-        config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=FLAGS.inter_op_threads)
-        session = tf.compat.v1.Session(graph=graph, config=config)
-        signatures = tf.compat.v1.saved_model.loader.load(
-            session, ["serve"], FLAGS.saved_model
-        ).signature_def
+    config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=FLAGS.inter_op_threads)
+    servable = SessionServable(FLAGS.saved_model, config)
     print(f"load: {_ms_since(start) / 1000:.2f} s")
-
-    def serve(name, inputs):
-        signature = signatures[name]
-        feeds = {signature.inputs[key].name: value for key, value in inputs.items()}
-        return session.run({key: t.name for key, t in signature.outputs.items()}, feeds)
-
     if FLAGS.warmup:
         start = time.perf_counter()
         for name, inputs in requests:
-            serve(name, inputs)
+            servable.run(name, inputs)
         print(f"warm-up: {_ms_since(start) / 1000:.2f} s for {len(requests)} requests")
     for size, batch in batches.items():
         start = time.perf_counter()
-        serve("serving_default", {"item_ids": batch})
+        servable.run("serving_default", {"item_ids": batch})
         first = _ms_since(start)
         later = []
         for _ in range(FLAGS.requests):
             start = time.perf_counter()
-            serve("serving_default", {"item_ids": batch})
+            servable.run("serving_default", {"item_ids": batch})
             later.append(_ms_since(start))
         print(
             f"batch {size}: first request {first:.1f} ms, then median {statistics.median(later):.2f} ms"
