@@ -3,7 +3,6 @@
 import csv
 import dataclasses
 import io
-import os
 
 import matplotlib
 
@@ -37,18 +36,18 @@ def block_usage(actions: np.ndarray) -> dict:
     }
 
 
-def write_block_usage(run_dir: str, usage: dict, dilations, log_dir: str, step: int) -> None:
-    """`block_usage.csv`, `block_usage.png` and TensorBoard's `test/block_utilisation` image and
-    `test/blocks_*` scalars."""
-    with open(os.path.join(run_dir, "block_usage.csv"), "w", newline="") as f:
+def write_block_usage(run, usage: dict, dilations, step: int) -> None:
+    """The run's `block_usage.csv`, `block_usage.png` and TensorBoard's `test/block_utilisation`
+    image and `test/blocks_*` scalars (`run`: a `RunDir`)."""
+    with open(run.block_usage_csv, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["block", "dilations", "utilisation"])
         for block, (rate, r) in enumerate(zip(usage["utilisation"], dilations), start=1):
             writer.writerow([block, f"{r}-{2 * r}", f"{rate:.6f}"])
     png = _figure_png(usage)
-    with open(os.path.join(run_dir, "block_usage.png"), "wb") as f:
+    with open(run.block_usage_png, "wb") as f:
         f.write(png)
-    with tf.summary.create_file_writer(log_dir).as_default():
+    with tf.summary.create_file_writer(run.tensorboard_dir).as_default():
         tf.summary.image("test/block_utilisation", tf.image.decode_png(png)[None], step=step)
         for name in ("usage_fraction", "blocks_mean", "blocks_std", "distinct_policies"):
             tf.summary.scalar(f"test/{name}", usage[name], step=step)
@@ -72,12 +71,13 @@ def _figure_png(usage: dict) -> bytes:
     return buffer.getvalue()
 
 
-def analyse_block_usage(model, config, data, user_groups, run_dir, log_dir, step) -> dict:
+def analyse_block_usage(model, config, data, user_groups, run, step) -> dict:
     """Block usage of the inference policy on the test users, its FLOP fraction of the full
-    backbone (policy network and output layer included), per user group; written to files."""
+    backbone (policy network and output layer included), per user group; written to the run's
+    files (`run`: a `RunDir`)."""
     actions = collect_actions(model, data.test, config.train.eval_batch_size)
     usage = block_usage(actions)
-    seq_len, num_items = data.seq_len - 1, data.num_items
+    seq_len, num_items = config.data.input_length, data.num_items
     used = inference_flops(
         config.model, config.policy.policy, seq_len, num_items, usage["blocks_mean"]
     )
@@ -90,5 +90,5 @@ def analyse_block_usage(model, config, data, user_groups, run_dir, log_dir, step
             for name, users in user_groups.items()
             if np.isin(data.test_users, users).any()
         }
-    write_block_usage(run_dir, usage, config.model.dilations, log_dir, step)
+    write_block_usage(run, usage, config.model.dilations, step)
     return usage

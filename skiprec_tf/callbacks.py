@@ -1,10 +1,10 @@
 """Keras callbacks of a run: resumable checkpoints, best-by-validation checkpoint, TensorBoard."""
 
-import os
-
 import keras
 import tensorflow as tf
 from absl import logging
+
+from skiprec_tf.run_dir import RunDir
 
 BEST_METRIC = "val_mrr_at_5"
 
@@ -12,32 +12,25 @@ BEST_METRIC = "val_mrr_at_5"
 class TrainingState(keras.callbacks.Callback):
     """Checkpoints everything a resumed run needs, and the best model by validation MRR@5.
 
-    `<run_dir>/checkpoints/last` holds the model, the optimizer, the number of finished epochs
-    and the best validation score, written after every epoch; `<run_dir>/checkpoints/best`
-    holds the model of the best epoch. TensorFlow writes the checkpoint files first and the
-    `checkpoint` index last, atomically, so an interrupted write never replaces a good one.
+    The run's `checkpoints/last` holds the model, the optimizer, the number of finished epochs
+    and the best validation score, written after every epoch; its `checkpoints/best` holds the
+    model of the best epoch. TensorFlow writes the checkpoint files first and the `checkpoint`
+    index last, atomically, so an interrupted write never replaces a good one.
     """
 
-    def __init__(
-        self,
-        run_dir: str,
-        model: keras.Model,
-        optimizer: keras.optimizers.Optimizer,
-        first_best_epoch: int = 0,
-    ):
+    def __init__(self, run: RunDir, model: keras.Model, first_best_epoch: int = 0):
         """`first_best_epoch`: earlier epochs (a policy warm-up or curriculum) never count as best."""
         super().__init__()
+        self.run = run
         self.first_best_epoch = first_best_epoch
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.best_score = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_score")
         last = tf.train.Checkpoint(
-            model=model, optimizer=optimizer, epoch=self.epoch, best_score=self.best_score
+            model=model, optimizer=model.optimizer, epoch=self.epoch, best_score=self.best_score
         )
-        self.last = tf.train.CheckpointManager(
-            last, os.path.join(run_dir, "checkpoints", "last"), 1
-        )
+        self.last = tf.train.CheckpointManager(last, run.last_checkpoints, 1)
         self.best = tf.train.CheckpointManager(
-            tf.train.Checkpoint(model=model), os.path.join(run_dir, "checkpoints", "best"), 1
+            tf.train.Checkpoint(model=model), run.best_checkpoints, 1
         )
 
     def restore_last(self) -> int:
@@ -49,8 +42,8 @@ class TrainingState(keras.callbacks.Callback):
         return int(self.epoch)
 
     def restore_best(self) -> None:
-        """Loads the weights of the best validation epoch into the model."""
-        path = self.best.latest_checkpoint or self.last.latest_checkpoint
+        """Loads the weights of the best validation epoch (else the last) into the model."""
+        path = self.run.model_checkpoint()
         if path is None:
             raise FileNotFoundError("no checkpoint to restore")
         self.best.checkpoint.restore(path).expect_partial()

@@ -1,120 +1,192 @@
-"""Typed, frozen run configuration: built once from flags in `main`, written next to the run."""
+"""Typed, frozen run configuration: built once from flags in `main`, written next to the run.
+
+The dataclasses are the single source of every option: its default, its help text, its flag name
+and its check (`option`); `config_flags` derives the absl flags from them.
+"""
 
 import dataclasses
 import json
-from typing import Optional, Tuple
+import math
+import numbers
+import typing
 
 from skiprec_tf.errors import ConfigError
 
 DATA_FORMATS = ("synthetic", "movielens_csv", "movielens_dat", "ml100k", "sequences", "padded")
 CUTS = ("subsequences", "latest")
-# The flag of each `DataConfig` field whose flag has another name (the others share theirs).
-DATA_FLAGS = {
-    "name": "data_name",
-    "format": "data_format",
-    "path": "data_path",
-    "fractions": "split",
-    "seed": "split_seed",
-}
 SOFTMAXES = ("full", "sampled")
 MODELS = ("nextitnet_plus", "skiprec_gumbel", "skiprec_rl")
 POLICIES = ("cnn", "gru", "random")
 
 
+def option(default, help: str, *, flag=None, choices=None, at_least=None, flag_default=None):
+    """A config field and what its flag needs.
+
+    Args:
+      default: the value when nothing is given.
+      help: the flag's help text.
+      flag: the flag's name, when it is not the field's.
+      choices: the values allowed.
+      at_least: the smallest int allowed.
+      flag_default: the flag's default, when it is not `default` (the cache directory).
+    """
+    metadata = {"help": help, "flag": flag, "choices": choices, "at_least": at_least}
+    metadata["flag_default"] = default if flag_default is None else flag_default
+    return dataclasses.field(default=default, metadata=metadata)
+
+
+def flag_name(field: dataclasses.Field) -> str:
+    """The name of the flag that sets `field`."""
+    return field.metadata.get("flag") or field.name
+
+
+def field_types(cls) -> dict:
+    """`{field name: type}` of a config dataclass."""
+    return typing.get_type_hints(cls)
+
+
+# The rules, written once: the configs check their fields with them, and the data protocol's
+# functions (data/preprocess.py) their arguments.
+
+
+def check_choice(name: str, value, choices) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
+
+
+def check_at_least(name: str, value, minimum: int) -> None:
+    """`value` is an int (not a bool) >= `minimum`."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        kind = {0: "a non-negative integer", 1: "a positive integer"}.get(
+            minimum, f"an integer >= {minimum}"
+        )
+        raise ConfigError(f"{name} must be {kind}, got {value!r}")
+
+
+def check_seq_len(name: str, value) -> None:
+    """t >= 2: one input and one target."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 2:
+        raise ConfigError(
+            f"{name} must be an integer >= 2 (one input and one target), got {value!r}"
+        )
+
+
+def check_fractions(name: str, fractions) -> tuple[float, float, float]:
+    """Three train / validation / test fractions >= 0 summing to 1, as floats."""
+    try:
+        values = tuple(float(f) for f in fractions)
+    except (TypeError, ValueError):
+        raise ConfigError(
+            f"{name} must be 3 fractions (train, valid, test), got {fractions!r}"
+        ) from None
+    if len(values) != 3 or not all(math.isfinite(f) and f >= 0 for f in values):
+        raise ConfigError(f"{name} must be 3 fractions >= 0 (train, valid, test), got {values}")
+    if not math.isclose(sum(values), 1.0, abs_tol=1e-6):
+        raise ConfigError(f"{name} must be fractions summing to 1, got {values}")
+    return values
+
+
+def check_positive(name: str, value: float) -> None:
+    if not value > 0:
+        raise ConfigError(f"{name} must be positive, got {value}")
+
+
+def _check_fields(config) -> None:
+    """The checks that `option` declares: choices and int minimums, named by flag."""
+    for field in dataclasses.fields(config):
+        value, name = getattr(config, field.name), f"--{flag_name(field)}"
+        if field.metadata.get("choices"):
+            check_choice(name, value, field.metadata["choices"])
+        if field.metadata.get("at_least") is not None:
+            check_at_least(name, value, field.metadata["at_least"])
+
+
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    """Where the interactions come from and how they become sequences (paper section 4.1).
+    """Where the interactions come from and how they become sequences (paper section 4.1)."""
 
-    Attributes:
-      name: a short name for tables and run directories.
-      format: one of `DATA_FORMATS`; "synthetic" needs no file.
-      path: the interaction file (ignored for "synthetic").
-      min_user_items: users with fewer items are removed (paper: 10).
-      min_item_users: items with fewer users are removed (paper: 5).
-      seq_len: t, the length of every sequence (input t-1 items, target the next).
-      cut: "subsequences" (ML20/ML100) or "latest" t items per user (Weishi).
-      fractions: train / validation / test fractions of the sequences (paper: 80/5/15).
-      seed: seed of the split (and of the synthetic generator).
-      cache_dir: where preprocessed arrays are cached; None disables the cache.
-      synthetic_users: number of users of the synthetic generator.
-      synthetic_items: number of items of the synthetic generator.
-    """
-
-    name: str = "synthetic"
-    format: str = "synthetic"
-    path: str = ""
-    min_user_items: int = 10
-    min_item_users: int = 5
-    seq_len: int = 20
-    cut: str = "subsequences"
-    fractions: Tuple[float, float, float] = (0.8, 0.05, 0.15)
-    seed: int = 0
-    cache_dir: Optional[str] = None
-    synthetic_users: int = 4000
-    synthetic_items: int = 400
+    name: str = option(
+        "synthetic", "Name of the data set in tables and run dirs.", flag="data_name"
+    )
+    format: str = option(
+        "synthetic", "Format of --data_path.", flag="data_format", choices=DATA_FORMATS
+    )
+    path: str = option(
+        "", "Interaction file (not needed for the synthetic data).", flag="data_path"
+    )
+    min_user_items: int = option(10, "Remove users with fewer items (paper: 10).", at_least=0)
+    min_item_users: int = option(5, "Remove items with fewer users (paper: 5).", at_least=0)
+    seq_len: int = option(20, "t: length of every sequence (input t - 1 items, then targets).")
+    cut: str = option(
+        "subsequences",
+        "Sub-sequences of length t (ML20/ML100), or the latest t items per user (Weishi).",
+        choices=CUTS,
+    )
+    fractions: tuple[float, float, float] = option(
+        (0.8, 0.05, 0.15), "Train, validation and test fractions of the sequences.", flag="split"
+    )
+    seed: int = option(
+        0, "Seed of the sequence split and the synthetic generator.", flag="split_seed"
+    )
+    cache_dir: str | None = option(
+        None,
+        "Cache of preprocessed data sets; empty disables it.",
+        flag_default="~/.cache/skiprec_tf",
+    )
+    synthetic_users: int = option(4000, "Users of the synthetic data set.", at_least=1)
+    synthetic_items: int = option(400, "Items of the synthetic data set.", at_least=1)
 
     def __post_init__(self):
-        _check_choice("data_format", self.format, DATA_FORMATS)
-        _check_choice("cut", self.cut, CUTS)
+        _check_fields(self)
         if self.format != "synthetic" and not self.path:
             raise ConfigError(f"--data_path is required for --data_format={self.format}")
-        if self.seq_len < 2:
-            raise ConfigError(
-                f"--seq_len must be at least 2 (one input and one target), got {self.seq_len}"
-            )
-        if (
-            len(self.fractions) != 3
-            or min(self.fractions) < 0
-            or abs(sum(self.fractions) - 1) > 1e-6
-        ):
-            raise ConfigError(
-                f"--split must be three non-negative fractions summing to 1, got {self.fractions}"
-            )
-        _check_positive("min_user_items", self.min_user_items, allow_zero=True)
-        _check_positive("min_item_users", self.min_item_users, allow_zero=True)
-        _check_positive("synthetic_users", self.synthetic_users)
-        _check_positive("synthetic_items", self.synthetic_items)
+        check_seq_len("--seq_len", self.seq_len)
+        check_fractions("--split", self.fractions)
+
+    @property
+    def input_length(self) -> int:
+        """t - 1: the items a model reads (the last item of a sequence is only a target)."""
+        return self.seq_len - 1
+
+    @property
+    def protocol(self) -> dict:
+        """The options of the paper's data protocol (`preprocess.build_sequence_data`)."""
+        names = ("min_user_items", "min_item_users", "seq_len", "cut", "fractions", "seed")
+        return {name: getattr(self, name) for name in names}
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The model: NextItNet+ (paper section 3.3), or SkipRec with it as backbone (3.4).
+    """The model: NextItNet+ (paper section 3.3), or SkipRec with it as backbone (3.4)."""
 
-    Attributes:
-      model: one of `MODELS`.
-      embedding_dim: d, the item embedding and channel size (paper: 256).
-      num_blocks: N, the number of residual blocks (paper: 32 on ML20, 48 on ML100).
-      block_dilations: dilation r of consecutive blocks, repeated to N blocks; a block's two
-        convolutions use dilations (r, 2r), so (1, 4) gives the paper's 16 x {1, 2, 4, 8}.
-      kernel_size: width of the causal convolutions (paper: 3).
-      rezero: learnable lambda initialised to 0 (NextItNet+); False gives NextItNet (lambda = 1).
-      softmax: "full" or "sampled" softmax for the training loss.
-      num_sampled: negatives per batch for the sampled softmax.
-    """
-
-    model: str = "nextitnet_plus"
-    embedding_dim: int = 256
-    num_blocks: int = 32
-    block_dilations: Tuple[int, ...] = (1, 4)
-    kernel_size: int = 3
-    rezero: bool = True
-    softmax: str = "full"
-    num_sampled: int = 1000
+    model: str = option(
+        "nextitnet_plus", "NextItNet+, or SkipRec trained by Gumbel or RL.", choices=MODELS
+    )
+    embedding_dim: int = option(256, "d: item embedding and channel size (paper: 256).", at_least=1)
+    num_blocks: int = option(32, "N: residual blocks of the backbone (paper: 32, 48).", at_least=1)
+    block_dilations: tuple[int, ...] = option(
+        (1, 4),
+        "Dilation r of consecutive blocks, repeated to N; a block's convolutions use r and 2r, "
+        "so 1,4 gives the paper's 16 x {1, 2, 4, 8}.",
+    )
+    kernel_size: int = option(3, "Width of the causal convolutions (paper: 3).", at_least=1)
+    rezero: bool = option(
+        True, "NextItNet+ (lambda learnable from 0); false gives NextItNet (lambda = 1)."
+    )
+    softmax: str = option(
+        "full", "Full softmax, or sampled softmax for large catalogues.", choices=SOFTMAXES
+    )
+    num_sampled: int = option(1000, "Negatives of the sampled softmax.", at_least=1)
 
     def __post_init__(self):
-        _check_choice("model", self.model, MODELS)
-        _check_choice("softmax", self.softmax, SOFTMAXES)
-        _check_positive("embedding_dim", self.embedding_dim)
-        _check_positive("num_blocks", self.num_blocks)
-        _check_positive("kernel_size", self.kernel_size)
-        _check_positive("num_sampled", self.num_sampled)
+        _check_fields(self)
         if not self.block_dilations or min(self.block_dilations) < 1:
             raise ConfigError(
                 f"--block_dilations must be positive integers, got {self.block_dilations}"
             )
 
     @property
-    def dilations(self) -> Tuple[int, ...]:
+    def dilations(self) -> tuple[int, ...]:
         """The dilation r of each of the N blocks."""
         pattern = self.block_dilations
         return tuple(pattern[i % len(pattern)] for i in range(self.num_blocks))
@@ -122,71 +194,59 @@ class ModelConfig:
 
 @dataclasses.dataclass(frozen=True)
 class PolicyConfig:
-    """The SkipRec policy and how it learns (paper section 3.4-3.5); unused by NextItNet+.
+    """The SkipRec policy and how it learns (paper section 3.4-3.5); unused by NextItNet+."""
 
-    Attributes:
-      policy: "cnn" (the paper's 2-block NextItNet), "gru" (Table 4) or "random" (Table 3:
-        every block retained with probability 0.5, whatever the training method).
-      temperature: tau of the Gumbel-softmax (Eq. 7; paper: 10).
-      gamma: penalty of a wrong recommendation in the reward (Eq. 8; paper: 1).
-      beta: weight of the RL loss (Eq. 10; paper: 1).
-      reward_top_k: a recommendation is correct when the true item is in the top k (5).
-      warmup_epochs: first epochs trained with every block and no policy (authors' `rl_iter`).
-      curriculum_epochs: after the warm-up, epochs over which the policy takes over the blocks
-        from the last one backwards (BlockDrop's curriculum); 0 = all at once.
-      target_usage: optional fraction of blocks to aim for, beyond the paper; None = off.
-      usage_weight: weight of the penalty (usage - target_usage)^2.
-      init_from: run directory or checkpoint of a trained backbone for two-stage training.
-    """
-
-    policy: str = "cnn"
-    temperature: float = 10.0
-    gamma: float = 1.0
-    beta: float = 1.0
-    reward_top_k: int = 5
-    warmup_epochs: int = 0
-    curriculum_epochs: int = 0
-    target_usage: Optional[float] = None
-    usage_weight: float = 1.0
-    init_from: str = ""
+    policy: str = option(
+        "cnn",
+        "Policy network: the paper's 2-block NextItNet, a GRU (Table 4), or every block "
+        "retained with probability 0.5 (random, Table 3).",
+        choices=POLICIES,
+    )
+    temperature: float = option(10.0, "tau of the Gumbel-softmax (Eq. 7; paper: 10).")
+    gamma: float = option(1.0, "Penalty of a wrong recommendation in the reward (Eq. 8).")
+    beta: float = option(1.0, "Weight of the RL loss (Eq. 10).")
+    reward_top_k: int = option(
+        5, "A recommendation is correct if the item is in the top k (Eq. 8).", at_least=1
+    )
+    warmup_epochs: int = option(
+        0, "First epochs with every block and no policy (the authors' rl_iter).", at_least=0
+    )
+    curriculum_epochs: int = option(
+        0,
+        "Epochs after the warm-up over which the policy takes over the blocks, from the last "
+        "one backwards (BlockDrop's curriculum); 0 = all at once.",
+        at_least=0,
+    )
+    target_usage: float | None = option(
+        None, "Optional fraction of blocks to aim for (not in the paper)."
+    )
+    usage_weight: float = option(1.0, "Weight of the (usage - target_usage)^2 penalty.")
+    init_from: str = option("", "Run dir or checkpoint of a NextItNet+ run: two-stage training.")
 
     def __post_init__(self):
-        _check_choice("policy", self.policy, POLICIES)
-        if not self.temperature > 0:
-            raise ConfigError(f"--temperature must be positive, got {self.temperature}")
-        _check_positive("reward_top_k", self.reward_top_k)
-        _check_positive("warmup_epochs", self.warmup_epochs, allow_zero=True)
-        _check_positive("curriculum_epochs", self.curriculum_epochs, allow_zero=True)
+        _check_fields(self)
+        check_positive("--temperature", self.temperature)
         if self.target_usage is not None and not 0.0 <= self.target_usage <= 1.0:
             raise ConfigError(f"--target_usage must be in [0, 1], got {self.target_usage}")
 
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Optimisation (paper section 4.3: batch 256, Adam, learning rate 1e-3).
+    """Optimisation (paper section 4.3: batch 256, Adam, learning rate 1e-3)."""
 
-    Attributes:
-      batch_size: sequences per training step.
-      eval_batch_size: sequences per evaluation step.
-      learning_rate: Adam's learning rate.
-      epochs: passes over the training sequences.
-      seed: seed of weight initialisation and data order.
-      jit_compile: compile train and test steps with XLA.
-    """
-
-    batch_size: int = 256
-    eval_batch_size: int = 512
-    learning_rate: float = 1e-3
-    epochs: int = 20
-    seed: int = 0
-    jit_compile: bool = False
+    batch_size: int = option(256, "Sequences per training step.", at_least=1)
+    eval_batch_size: int = option(512, "Sequences per evaluation step.", at_least=1)
+    learning_rate: float = option(1e-3, "Adam learning rate.")
+    epochs: int = option(20, "Training epochs.", at_least=1)
+    seed: int = option(0, "Seed of initialisation and data order.")
+    jit_compile: bool = option(False, "Compile the train and test steps with XLA.")
 
     def __post_init__(self):
-        _check_positive("batch_size", self.batch_size)
-        _check_positive("eval_batch_size", self.eval_batch_size)
-        _check_positive("epochs", self.epochs)
-        if not self.learning_rate > 0:
-            raise ConfigError(f"--learning_rate must be positive, got {self.learning_rate}")
+        _check_fields(self)
+        check_positive("--learning_rate", self.learning_rate)
+
+
+SECTIONS = {"data": DataConfig, "model": ModelConfig, "policy": PolicyConfig, "train": TrainConfig}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -212,27 +272,20 @@ class RunConfig:
     @classmethod
     def from_json(cls, text: str) -> "RunConfig":
         raw = json.loads(text)
-        return cls(
-            data=DataConfig(**_tuples(raw["data"])),
-            model=ModelConfig(**_tuples(raw["model"])),
-            policy=PolicyConfig(**raw.get("policy", {})),
-            train=TrainConfig(**raw["train"]),
-            run_dir=raw["run_dir"],
-            resume=raw["resume"],
-        )
+        sections = {
+            name: section(**_tuples(raw.get(name, {}))) for name, section in SECTIONS.items()
+        }
+        return cls(**sections, run_dir=raw["run_dir"], resume=raw["resume"])
+
+    def changed_flags(self, other: "RunConfig", section: str) -> list:
+        """`--flag: mine -> other's` for every field of `section` where the two configs differ."""
+        mine, theirs = getattr(self, section), getattr(other, section)
+        return [
+            f"--{flag_name(field)}: {getattr(mine, field.name)} -> {getattr(theirs, field.name)}"
+            for field in dataclasses.fields(mine)
+            if getattr(mine, field.name) != getattr(theirs, field.name)
+        ]
 
 
 def _tuples(fields: dict) -> dict:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
-
-
-def _check_choice(flag: str, value: str, choices) -> None:
-    if value not in choices:
-        raise ConfigError(f"--{flag}={value!r} is not one of {', '.join(choices)}")
-
-
-def _check_positive(flag: str, value: int, allow_zero: bool = False) -> None:
-    if value < 0 or (value == 0 and not allow_zero):
-        raise ConfigError(
-            f"--{flag} must be {'non-negative' if allow_zero else 'positive'}, got {value}"
-        )

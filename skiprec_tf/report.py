@@ -28,3 +28,20 @@ def format_block_usage(usage: dict) -> str:
     for group, blocks in usage.get("blocks_mean_by_group", {}).items():
         lines.append(f"  {group} users: {blocks:.2f} blocks on average")
     return "\n".join(lines)
+
+
+def format_run_report(table1: str, results: dict, run_dir: str) -> str:
+    """What a run prints at its end: the data set (Table 1), the test metrics next to MostPop's,
+    SkipRec's block usage, and where the run directory is."""
+    lines = [
+        table1,
+        f"\nTest metrics (last item of {results['data']['test']:,} test sequences, ranked against "
+        "all items):",
+        format_metrics_table(
+            {results["model"]: results["test"], "MostPop": results["most_popular"]}
+        ),
+    ]
+    if "block_usage" in results:
+        lines.append(format_block_usage(results["block_usage"]))
+    lines.append(f"\nRun directory: {run_dir}")
+    return "\n".join(lines)

@@ -1,35 +1,32 @@
 """One training run: fit with validation every epoch, keep the best, test, write the run dir."""
 
-import dataclasses
-import json
-import os
 import sys
 
 import keras
-import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from skiprec_tf.analysis import analyse_block_usage
 from skiprec_tf.baselines import evaluate_most_popular
 from skiprec_tf.callbacks import PolicySchedule, TensorBoardLogger, TrainingState
-from skiprec_tf.config import DATA_FLAGS, RunConfig
+from skiprec_tf.config import RunConfig
 from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
 from skiprec_tf.data.preprocess import SequenceData
 from skiprec_tf.data.stats import format_table1
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.models import SkipRec, build_recommender
-from skiprec_tf.report import format_block_usage, format_metrics_table
+from skiprec_tf.models import SkipRec
+from skiprec_tf.report import format_run_report
+from skiprec_tf.run_dir import RunDir
+from skiprec_tf.run_dir import build_model as build_recommender_model
 from skiprec_tf.two_stage import load_backbone
 
 
-def build_model(config: RunConfig, num_items: int, seq_len: int) -> keras.Model:
+def build_model(config: RunConfig, num_items: int) -> keras.Model:
     """The compiled model of `config`, with its weights and optimizer slots created."""
     keras.utils.set_random_seed(config.train.seed)
-    model = build_recommender(config.model, config.policy, num_items, config.train.seed)
+    model = build_recommender_model(config, num_items)
     optimizer = keras.optimizers.Adam(config.train.learning_rate)
     model.compile(optimizer=optimizer, jit_compile=config.train.jit_compile)
-    model(tf.zeros([1, seq_len - 1], tf.int32))
     optimizer.build(model.trainable_variables)
     return model
 
@@ -43,61 +40,92 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
       user_groups: optional `{name: raw user ids}` whose block usage SkipRec reports apart
         (the synthetic data set's easy and hard users).
     """
-    run_dir = config.run_dir
-    state_dir = os.path.join(run_dir, "checkpoints", "last")
-    if os.path.isdir(state_dir) and not config.resume:
+    run = RunDir(config.run_dir)
+    check_can_start(run, config)
+    model = build_model(config, data.num_items)
+    schedule = _policy_schedule(model, config)
+    state = TrainingState(run, model, schedule.first_full_epoch if schedule else 0)
+    start_epoch = restore_or_initialise(model, state, config, data)
+    run.write_config(config)
+    run.write_item_ids(data.item_ids)
+    logging.info("Data set:\n%s", format_table1(config.data.name, data))
+    fit(model, config, data, run, [schedule] if schedule else [], state, start_epoch)
+    state.restore_best()
+    results = evaluate(model, config, data, float(state.best_score), run, user_groups)
+    run.write_metrics(results)
+    write_test_summaries(run, results["test"], int(model.optimizer.iterations))
+    print(format_run_report(format_table1(config.data.name, data), results, run.path))
+    return results
+
+
+def check_can_start(run: RunDir, config: RunConfig) -> None:
+    """A run directory that holds a run is continued only with --resume, and only with the
+    data and model it was trained with (the epochs may grow)."""
+    if run.holds_run() and not config.resume:
         raise ConfigError(
-            f"--run_dir={run_dir} already holds a run: pass --resume to continue it or choose "
+            f"--run_dir={run.path} already holds a run: pass --resume to continue it or choose "
             "another --run_dir"
         )
-    if config.resume:
-        _check_resumable(config)
-    model = build_model(config, data.num_items, data.seq_len)
-    callbacks, first_best_epoch = [], 0
-    if isinstance(model, SkipRec):
-        schedule = PolicySchedule(config.policy.warmup_epochs, config.policy.curriculum_epochs)
-        callbacks, first_best_epoch = [schedule], schedule.first_full_epoch
-    state = TrainingState(run_dir, model, model.optimizer, first_best_epoch)
+    if config.resume and run.has_config():
+        saved = run.read_config()
+        for section in ("data", "model"):
+            changed = saved.changed_flags(config, section)
+            if changed:
+                raise ConfigError(
+                    f"--resume: {run.config_file} was trained with other {section} settings "
+                    f"({'; '.join(changed)})"
+                )
+
+
+def _policy_schedule(model, config: RunConfig):
+    """SkipRec's warm-up and curriculum (`PolicySchedule`), or None for NextItNet+."""
+    if not isinstance(model, SkipRec):
+        return None
+    return PolicySchedule(config.policy.warmup_epochs, config.policy.curriculum_epochs)
+
+
+def restore_or_initialise(model, state: TrainingState, config: RunConfig, data) -> int:
+    """Resumes from the last checkpoint (returns its epoch), or starts at epoch 0 from
+    `--init_from`'s backbone (two-stage training) or from scratch."""
     start_epoch = state.restore_last() if config.resume else 0
     if start_epoch == 0 and config.policy.init_from:
         load_backbone(model, config.policy.init_from, data.item_ids)
+    return start_epoch
 
-    os.makedirs(run_dir, exist_ok=True)
-    _write_text(os.path.join(run_dir, "config.json"), config.to_json())
-    np.save(os.path.join(run_dir, "item_ids.npy"), data.item_ids)
-    table1 = format_table1(config.data.name, data)
-    logging.info("Data set:\n%s", table1)
+
+def fit(model, config: RunConfig, data, run: RunDir, callbacks, state, start_epoch: int) -> None:
+    """Epochs `start_epoch + 1 .. epochs`, validated after each, with the run's callbacks."""
     train = config.train
-    if start_epoch < train.epochs:
-        model.fit(
-            training_batches(data.train, train.batch_size, train.seed, start_epoch, train.epochs),
-            epochs=train.epochs,
-            initial_epoch=start_epoch,
-            steps_per_epoch=steps_per_epoch(len(data.train), train.batch_size),
-            validation_data=evaluation_batches(data.valid, train.eval_batch_size),
-            callbacks=[
-                *callbacks,
-                state,
-                TensorBoardLogger(os.path.join(run_dir, "tensorboard")),
-                keras.callbacks.CSVLogger(
-                    os.path.join(run_dir, "history.csv"), append=start_epoch > 0
-                ),
-            ],
-            shuffle=False,  # the data set is already shuffled, per epoch and resumably
-            verbose=1 if sys.stdout.isatty() else 2,
-        )
-    state.restore_best()
-    test = model.evaluate(
-        evaluation_batches(data.test, train.eval_batch_size), return_dict=True, verbose=0
+    if start_epoch >= train.epochs:
+        return
+    model.fit(
+        training_batches(data.train, train.batch_size, train.seed, start_epoch, train.epochs),
+        epochs=train.epochs,
+        initial_epoch=start_epoch,
+        steps_per_epoch=steps_per_epoch(len(data.train), train.batch_size),
+        validation_data=evaluation_batches(data.valid, train.eval_batch_size),
+        callbacks=[
+            *callbacks,
+            state,
+            TensorBoardLogger(run.tensorboard_dir),
+            keras.callbacks.CSVLogger(run.history_file, append=start_epoch > 0),
+        ],
+        shuffle=False,  # the data set is already shuffled, per epoch and resumably
+        verbose=1 if sys.stdout.isatty() else 2,
     )
-    test = {name: float(value) for name, value in test.items() if name != "loss"}
-    most_pop = evaluate_most_popular(data.train, data.test, data.num_items, train.eval_batch_size)
+
+
+def evaluate(model, config: RunConfig, data, best_valid: float, run: RunDir, user_groups) -> dict:
+    """metrics.json: the model's test metrics next to MostPop's, the data set sizes, and
+    SkipRec's block usage."""
+    batch_size = config.train.eval_batch_size
+    test = model.evaluate(evaluation_batches(data.test, batch_size), return_dict=True, verbose=0)
     results = {
         "model": model.name,
-        "test": test,
-        "most_popular": most_pop,
-        "best_valid_mrr_at_5": float(state.best_score),
-        "epochs": train.epochs,
+        "test": {name: float(value) for name, value in test.items() if name != "loss"},
+        "most_popular": evaluate_most_popular(data.train, data.test, data.num_items, batch_size),
+        "best_valid_mrr_at_5": best_valid,
+        "epochs": config.train.epochs,
         "data": {
             "num_items": data.num_items,
             "num_interactions": data.num_interactions,
@@ -108,58 +136,16 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
             "test": len(data.test),
         },
     }
-    log_dir, step = os.path.join(run_dir, "tensorboard"), int(model.optimizer.iterations)
     if isinstance(model, SkipRec):
-        results["block_usage"] = analyse_block_usage(
-            model, config, data, user_groups, run_dir, log_dir, step
-        )
-    _write_text(os.path.join(run_dir, "metrics.json"), json.dumps(results, indent=2))
-    _log_test_metrics(log_dir, test, step)
-    print(table1)
-    print(
-        f"\nTest metrics (last item of {len(data.test):,} test sequences, ranked against all items):"
-    )
-    print(format_metrics_table({model.name: test, "MostPop": most_pop}))
-    if "block_usage" in results:
-        print(format_block_usage(results["block_usage"]))
-    print(f"\nRun directory: {run_dir}")
+        step = int(model.optimizer.iterations)
+        results["block_usage"] = analyse_block_usage(model, config, data, user_groups, run, step)
     return results
 
 
-def _check_resumable(config: RunConfig) -> None:
-    """A resumed run must have the data and model of the run it continues (epochs may grow)."""
-    path = os.path.join(config.run_dir, "config.json")
-    if not os.path.isfile(path):
-        return
-    with open(path) as f:
-        saved = RunConfig.from_json(f.read())
-    for part in ("data", "model"):
-        old, new = (
-            dataclasses.asdict(getattr(saved, part)),
-            dataclasses.asdict(getattr(config, part)),
-        )
-        changed = [
-            f"--{DATA_FLAGS.get(k, k) if part == 'data' else k}: {old[k]} -> {new[k]}"
-            for k in old
-            if old[k] != new.get(k)
-        ]
-        if changed:
-            raise ConfigError(
-                f"--resume: {path} was trained with other {part} settings ({'; '.join(changed)})"
-            )
-
-
-def _log_test_metrics(log_dir: str, metrics: dict, step: int) -> None:
-    writer = tf.summary.create_file_writer(log_dir)
+def write_test_summaries(run: RunDir, metrics: dict, step: int) -> None:
+    """TensorBoard's `test/<metric>` scalars."""
+    writer = tf.summary.create_file_writer(run.tensorboard_dir)
     with writer.as_default():
         for name, value in metrics.items():
             tf.summary.scalar(f"test/{name}", value, step=step)
     writer.close()
-
-
-def _write_text(path: str, text: str) -> None:
-    """Writes `path` atomically (a temp file, then a rename)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)

@@ -6,48 +6,40 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from skiprec_tf.config import RunConfig
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.models import NextItNetPlus, SkipRec
+from skiprec_tf.models import SkipRec
+from skiprec_tf.run_dir import RunDir, build_model
 
 
 def resolve_checkpoint(init_from: str):
-    """(checkpoint prefix, run directory) of `--init_from`: a run directory (its best
-    checkpoint, else its last) or a checkpoint prefix inside a run's `checkpoints/`."""
+    """(checkpoint prefix, its `RunDir`) of `--init_from`: a run directory (its model's
+    checkpoint, the best else the last) or a checkpoint prefix inside a run's `checkpoints/`."""
     if os.path.isdir(init_from):
-        for kind in ("best", "last"):
-            path = tf.train.latest_checkpoint(os.path.join(init_from, "checkpoints", kind))
-            if path:
-                return path, init_from
-        raise ConfigError(f"--init_from={init_from}: no checkpoint under {init_from}/checkpoints")
+        run = RunDir(init_from)
+        path = run.model_checkpoint()
+        if path is None:
+            raise ConfigError(
+                f"--init_from={init_from}: no checkpoint under {init_from}/checkpoints"
+            )
+        return path, run
     if not tf.io.gfile.exists(f"{init_from}.index"):
         raise ConfigError(f"--init_from={init_from}: neither a run directory nor a checkpoint")
-    return init_from, os.path.dirname(os.path.dirname(os.path.dirname(init_from)))
+    return init_from, RunDir.of_checkpoint(init_from)
 
 
 def load_backbone(model: SkipRec, init_from: str, item_ids: np.ndarray) -> None:
     """Copies the backbone of the run at `init_from` into `model`, and its item embedding into
     the policy network (as the authors do); any mismatch is a `ConfigError`."""
-    path, run_dir = resolve_checkpoint(init_from)
-    config_path = os.path.join(run_dir, "config.json")
-    if not os.path.isfile(config_path):
-        raise ConfigError(f"--init_from={init_from}: {config_path} is missing")
-    with open(config_path) as f:
-        source_config = RunConfig.from_json(f.read()).model
-    source_items = np.load(os.path.join(run_dir, "item_ids.npy"))
+    path, run = resolve_checkpoint(init_from)
+    if not run.has_config():
+        raise ConfigError(f"--init_from={init_from}: {run.config_file} is missing")
+    source_items = run.read_item_ids()
     if not np.array_equal(source_items, item_ids):
         raise ConfigError(
             f"--init_from={init_from}: its item vocabulary ({len(source_items) - 1} items) is not "
             f"this data set's ({len(item_ids) - 1} items); train both on the same data and options"
         )
-    source = NextItNetPlus(
-        len(item_ids) - 1,
-        embedding_dim=source_config.embedding_dim,
-        dilations=source_config.dilations,
-        kernel_size=source_config.kernel_size,
-        rezero=source_config.rezero,
-    )
-    source(tf.zeros([1, 2], tf.int32))
+    source = build_model(run.read_config(), len(item_ids) - 1)
     try:
         tf.train.Checkpoint(model=source).restore(
             path

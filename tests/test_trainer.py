@@ -27,7 +27,7 @@ def _config(run_dir, epochs, resume=False):
 
 def _last_weights(run_dir, data):
     """The model weights of the run's last checkpoint, restored into a fresh model."""
-    model = build_model(_config(run_dir, 1), data.num_items, data.seq_len)
+    model = build_model(_config(run_dir, 1), data.num_items)
     for weight in model.weights:
         weight.assign(tf.zeros_like(weight))
     path = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints", "last"))

@@ -25,7 +25,7 @@ def pretrained(tmp_path_factory):
         data=DATA, model=BACKBONE, train=TrainConfig(batch_size=64, epochs=2), run_dir=str(run_dir)
     )
     train_and_evaluate(config, data)
-    source = build_model(config, data.num_items, data.seq_len)
+    source = build_model(config, data.num_items)
     tf.train.Checkpoint(model=source).restore(
         tf.train.latest_checkpoint(str(run_dir / "checkpoints" / "best"))
     ).expect_partial()
@@ -36,7 +36,7 @@ def _skiprec(data, model=BACKBONE):
     config = RunConfig(
         data=DATA, model=dataclasses.replace(model, model="skiprec_rl"), policy=PolicyConfig()
     )
-    return build_model(config, data.num_items, data.seq_len)
+    return build_model(config, data.num_items)
 
 
 def test_backbone_and_policy_embedding_equal_the_checkpoint(pretrained):

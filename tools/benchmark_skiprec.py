@@ -11,13 +11,14 @@ Example (ml-latest-small, t = 20, 32 blocks, d = 64, three seeds):
       --seeds=0,1,2 --out_dir=runs/benchmark_mlsmall
 """
 
-import json
 import os
 import statistics
 import subprocess
 import sys
 
 from absl import app, flags
+
+from skiprec_tf.run_dir import RunDir
 
 flags.DEFINE_string("data_path", "../shared/data/ml-latest-small/ratings.csv", "ratings.csv.")
 flags.DEFINE_string("prefix", "flags/mlsmall", "Flagfiles <prefix>_{plus,gumbel,rl,random}.cfg.")
@@ -39,8 +40,8 @@ MODELS = [
 
 def run(name: str, suffix: str, pretrained: bool, seed: str) -> dict:
     run_dir = os.path.join(FLAGS.out_dir, f"{suffix}{'_pre' if pretrained else ''}_seed{seed}")
-    metrics = os.path.join(run_dir, "metrics.json")
-    if not os.path.exists(metrics):
+    run = RunDir(run_dir)
+    if not os.path.exists(run.metrics_file):
         command = [
             sys.executable, "-m", "skiprec_tf.main",
             f"--flagfile={FLAGS.prefix}_{suffix}.cfg",
@@ -55,8 +56,7 @@ def run(name: str, suffix: str, pretrained: bool, seed: str) -> dict:
             command.append("--resume")
         print(f"== {name}, seed {seed}: {' '.join(command[1:])}", flush=True)
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    with open(metrics) as f:
-        return json.load(f)
+    return run.read_metrics()
 
 
 def _mean_std(values):

@@ -1,28 +1,18 @@
 """One call from a raw data file to a preprocessed, cached `SequenceData`."""
 
+from skiprec_tf.config import DataConfig
 from skiprec_tf.data import cache, preprocess, readers
 
 
-def load_sequence_data(
-    path,
-    fmt,
-    *,
-    min_user_items=10,
-    min_item_users=5,
-    seq_len=20,
-    cut="subsequences",
-    fractions=preprocess.DEFAULT_FRACTIONS,
-    seed=0,
-    cache_dir=None,
-):
+def load_sequence_data(path, fmt, *, cache_dir=None, **protocol):
     """Reads `path` in format `fmt` and applies the paper's protocol, through the cache.
 
     Args:
       path: raw data file.
       fmt: a key of `readers.READERS`.
-      min_user_items, min_item_users, seq_len, cut, fractions, seed: see
-        `preprocess.build_sequence_data`.
       cache_dir: directory of cached results, or None for no caching.
+      **protocol: options of the protocol (`DataConfig.protocol`: min_user_items,
+        min_item_users, seq_len, cut, fractions, seed); the others take `DataConfig`'s defaults.
 
     Returns:
       The `SequenceData`.
@@ -32,15 +22,14 @@ def load_sequence_data(
       DataError: unknown `fmt` or bad data.
     """
     readers.check_format(fmt)
-    options = {
-        "min_user_items": min_user_items,
-        "min_item_users": min_item_users,
-        "seq_len": seq_len,
-        "cut": cut,
-        "fractions": fractions,
-    }
+    options = DataConfig().protocol
+    unknown = set(protocol) - set(options)
+    if unknown:
+        raise TypeError(f"unknown protocol options {sorted(unknown)}; known: {sorted(options)}")
+    options.update(protocol)
+    seed = options.pop("seed")
     preprocess.validate_options(**options)
-    options["fractions"] = tuple(float(f) for f in fractions)
+    options["fractions"] = tuple(float(f) for f in options["fractions"])
 
     def build():
         df = readers.read_interactions(path, fmt)

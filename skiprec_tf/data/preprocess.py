@@ -1,7 +1,6 @@
 """The paper's data protocol: filter, re-index, order by time, cut into sequences, split, save."""
 
 import dataclasses
-import math
 import os
 import pathlib
 import tempfile
@@ -11,37 +10,28 @@ import numpy as np
 import pandas as pd
 from absl import logging
 
-from skiprec_tf.errors import ConfigError, DataError
+from skiprec_tf.config import (
+    CUTS,
+    DataConfig,
+    check_at_least,
+    check_choice,
+    check_fractions,
+    check_seq_len,
+)
+from skiprec_tf.errors import DataError
 
-CUTS = ("subsequences", "latest")
-DEFAULT_FRACTIONS = (0.8, 0.05, 0.15)
 _FORMAT_VERSION = 1
 _WHAT = ("rows", "users", "items")
 _ARRAYS = ("train", "valid", "test", "train_users", "valid_users", "test_users", "item_ids")
 
 
 def validate_options(*, min_user_items, min_item_users, seq_len, cut, fractions):
-    """Checks the preprocessing options, raising `ConfigError` naming the bad one."""
-    _check_thresholds(min_user_items, min_item_users)
-    _check_seq_len_and_cut(seq_len, cut)
-    _check_fractions(fractions)
-
-
-def _check_thresholds(min_user_items, min_item_users):
-    """Raises `ConfigError` unless both filter thresholds are non-negative integers."""
-    for name, value in (("min_user_items", min_user_items), ("min_item_users", min_item_users)):
-        if not _is_int(value) or value < 0:
-            raise ConfigError(f"{name} must be a non-negative integer, got {value!r}")
-
-
-def _check_seq_len_and_cut(seq_len, cut):
-    """Raises `ConfigError` unless `seq_len` >= 2 and `cut` is one of `CUTS`."""
-    if not _is_int(seq_len) or seq_len < 2:
-        raise ConfigError(
-            f"seq_len must be an integer >= 2 (an input and a target), got {seq_len!r}"
-        )
-    if cut not in CUTS:
-        raise ConfigError(f"cut must be one of {', '.join(CUTS)}, got {cut!r}")
+    """Checks the protocol's options with the config's rules, raising `ConfigError` naming one."""
+    check_at_least("min_user_items", min_user_items, 0)
+    check_at_least("min_item_users", min_item_users, 0)
+    check_seq_len("seq_len", seq_len)
+    check_choice("cut", cut, CUTS)
+    check_fractions("fractions", fractions)
 
 
 def filter_interactions(df, min_user_items, min_item_users):
@@ -66,7 +56,8 @@ def filter_interactions(df, min_user_items, min_item_users):
     Raises:
       DataError: nothing is left; the message names both thresholds.
     """
-    _check_thresholds(min_user_items, min_item_users)
+    check_at_least("min_user_items", min_user_items, 0)
+    check_at_least("min_item_users", min_item_users, 0)
     counts = {f"{f}_dropped_{w}": 0 for f in ("user_filter", "item_filter") for w in _WHAT}
     counts["rounds"] = 0
     while True:
@@ -175,7 +166,8 @@ def cut_sequences(items_per_user, seq_len, cut):
     Returns:
       `(rows, users)`: int32 [n, seq_len] and int64 [n], the user of each row.
     """
-    _check_seq_len_and_cut(seq_len, cut)
+    check_seq_len("seq_len", seq_len)
+    check_choice("cut", cut, CUTS)
     users = np.fromiter(items_per_user.keys(), dtype=np.int64, count=len(items_per_user))
     lengths = np.fromiter((len(v) for v in items_per_user.values()), np.int64, count=len(users))
     flat = _concatenate_items(items_per_user.values())
@@ -219,7 +211,7 @@ def _concatenate_items(arrays):
     return flat
 
 
-def split_sequences(n, fractions=DEFAULT_FRACTIONS, seed=0):
+def split_sequences(n, fractions=DataConfig.fractions, seed=0):
     """Randomly splits `n` rows into train / valid / test.
 
     Uses one permutation from `numpy.random.default_rng(seed)`; sizes are rounded at the
@@ -228,31 +220,12 @@ def split_sequences(n, fractions=DEFAULT_FRACTIONS, seed=0):
     Returns:
       `(train, valid, test)` int64 index arrays covering `range(n)` exactly once.
     """
-    fractions = _check_fractions(fractions)
-    if not _is_int(n) or n < 0:
-        raise ConfigError(f"n must be a non-negative integer, got {n!r}")
+    fractions = check_fractions("fractions", fractions)
+    check_at_least("n", n, 0)
     permutation = np.random.default_rng(seed).permutation(n)
     bounds = np.round(np.cumsum(fractions)[:2] * n).astype(np.int64)
     parts = np.split(permutation, bounds)
     return tuple(np.sort(p).astype(np.int64) for p in parts)
-
-
-def _check_fractions(fractions):
-    """Returns `fractions` as 3 floats >= 0 that sum to 1, or raises `ConfigError`."""
-    try:
-        values = tuple(float(f) for f in fractions)
-    except (TypeError, ValueError):
-        raise ConfigError(f"fractions must be 3 numbers (train, valid, test), got {fractions!r}")
-    if len(values) != 3 or not all(math.isfinite(f) and f >= 0 for f in values):
-        raise ConfigError(f"fractions must be 3 numbers >= 0 (train, valid, test), got {values}")
-    if not math.isclose(sum(values), 1.0, abs_tol=1e-6):
-        raise ConfigError(f"fractions must sum to 1, got {values} (sum {sum(values):g})")
-    return values
-
-
-def _is_int(value):
-    """True for ints (numpy ones included) but not bools."""
-    return isinstance(value, (int, np.integer)) and not isinstance(value, bool)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)

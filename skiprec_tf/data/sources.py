@@ -11,19 +11,13 @@ from skiprec_tf.errors import DataError
 
 def load_data(config: DataConfig) -> SequenceData:
     """Reads (or generates), filters, cuts and splits the interactions of `config`."""
-    options = dict(
-        min_user_items=config.min_user_items,
-        min_item_users=config.min_item_users,
-        seq_len=config.seq_len,
-        cut=config.cut,
-        fractions=config.fractions,
-        seed=config.seed,
-    )
     if config.format == "synthetic":
         interactions, _ = synthetic_interactions(config)
-        data = build_sequence_data(interactions, **options)
+        data = build_sequence_data(interactions, **config.protocol)
     else:
-        data = load_sequence_data(config.path, config.format, cache_dir=config.cache_dir, **options)
+        data = load_sequence_data(
+            config.path, config.format, cache_dir=config.cache_dir, **config.protocol
+        )
     for split in ("train", "valid", "test"):
         if not len(getattr(data, split)):
             raise DataError(

@@ -1,0 +1,82 @@
+"""absl flags derived from the config dataclasses: one flag per field, and the configs back.
+
+Every field of `DataConfig`, `ModelConfig`, `PolicyConfig` and `TrainConfig` becomes a flag of its
+name (or its `option(flag=...)`), its default and its help; an enum where it has choices, a
+list where it is a tuple. Only `main` calls this module.
+"""
+
+import dataclasses
+import os
+import types
+import typing
+
+from absl import flags
+
+from skiprec_tf.config import SECTIONS, RunConfig, field_types, flag_name
+from skiprec_tf.errors import ConfigError
+
+
+def define_config_flags(flag_values=flags.FLAGS) -> None:
+    """Defines the flag of every config field in `flag_values`."""
+    for section in SECTIONS.values():
+        types_ = field_types(section)
+        for field in dataclasses.fields(section):
+            _define(field, types_[field.name], flag_values)
+
+
+def config_from_flags(flag_values=flags.FLAGS, run_dir: str = "", resume: bool = False):
+    """The `RunConfig` of the parsed flags (raises `ConfigError` naming a bad flag)."""
+    sections = {}
+    for name, section in SECTIONS.items():
+        types_ = field_types(section)
+        sections[name] = section(
+            **{
+                field.name: _value(field, types_[field.name], flag_values)
+                for field in dataclasses.fields(section)
+            }
+        )
+    return RunConfig(**sections, run_dir=run_dir, resume=resume)
+
+
+def _define(field, kind, flag_values) -> None:
+    name, default = flag_name(field), field.metadata["flag_default"]
+    help_text, choices = field.metadata["help"], field.metadata.get("choices")
+    kind = _optional_of(kind) or kind
+    if choices:
+        flags.DEFINE_enum(name, default, choices, help_text, flag_values=flag_values)
+    elif typing.get_origin(kind) is tuple:
+        flags.DEFINE_list(name, [str(v) for v in default], help_text, flag_values=flag_values)
+    elif kind is bool:
+        flags.DEFINE_bool(name, default, help_text, flag_values=flag_values)
+    elif kind is int:
+        flags.DEFINE_integer(name, default, help_text, flag_values=flag_values)
+    elif kind is float:
+        flags.DEFINE_float(name, default, help_text, flag_values=flag_values)
+    else:
+        flags.DEFINE_string(name, default, help_text, flag_values=flag_values)
+
+
+def _value(field, kind, flag_values):
+    name = flag_name(field)
+    value = flag_values[name].value
+    optional = _optional_of(kind)
+    if optional is str:  # an empty path turns the option off
+        return os.path.expanduser(value) if value else None
+    if typing.get_origin(kind) is tuple:
+        (element, *_) = typing.get_args(kind)
+        try:
+            return tuple(element(v) for v in value)
+        except ValueError:
+            raise ConfigError(
+                f"--{name}={','.join(value)} is not a list of {element.__name__}s"
+            ) from None
+    return value
+
+
+def _optional_of(kind):
+    """`T` of `T | None`, else None."""
+    if typing.get_origin(kind) in (typing.Union, types.UnionType):
+        args = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        if len(args) == 1:
+            return args[0]
+    return None

@@ -1,0 +1,121 @@
+"""A run directory: the one place that knows its layout, its files, its checkpoints and its model."""
+
+import json
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from skiprec_tf.config import RunConfig
+from skiprec_tf.errors import ConfigError
+from skiprec_tf.models import build_recommender
+
+
+def build_model(config: RunConfig, num_items: int) -> keras.Model:
+    """The model of `config` over items 1..`num_items`, its weights created (called once on a
+    batch of the input length t - 1)."""
+    model = build_recommender(config.model, config.policy, num_items, config.train.seed)
+    model(tf.zeros([1, config.data.input_length], tf.int32))
+    return model
+
+
+class RunDir:
+    """`<path>/` of one run:
+
+    flags.cfg        the resolved flags, reusable as a flagfile
+    config.json      the `RunConfig`
+    item_ids.npy     the raw id of every internal item id (0 = padding)
+    history.csv      one line per epoch
+    metrics.json     the test metrics of the best epoch, baselines, data set sizes
+    block_usage.csv  SkipRec: the utilisation of every block (and block_usage.png)
+    tensorboard/     TensorBoard's event files
+    checkpoints/last model, optimizer, epoch and best score after every epoch (resume)
+    checkpoints/best the model of the best validation epoch
+    """
+
+    def __init__(self, path: str):
+        self.path = str(path)
+
+    def _file(self, *names: str) -> str:
+        return os.path.join(self.path, *names)
+
+    flags_file = property(lambda self: self._file("flags.cfg"))
+    config_file = property(lambda self: self._file("config.json"))
+    item_ids_file = property(lambda self: self._file("item_ids.npy"))
+    history_file = property(lambda self: self._file("history.csv"))
+    metrics_file = property(lambda self: self._file("metrics.json"))
+    block_usage_csv = property(lambda self: self._file("block_usage.csv"))
+    block_usage_png = property(lambda self: self._file("block_usage.png"))
+    tensorboard_dir = property(lambda self: self._file("tensorboard"))
+    last_checkpoints = property(lambda self: self._file("checkpoints", "last"))
+    best_checkpoints = property(lambda self: self._file("checkpoints", "best"))
+
+    @classmethod
+    def of_checkpoint(cls, prefix: str) -> "RunDir":
+        """The run whose `checkpoints/<last|best>/` holds the checkpoint `prefix`."""
+        return cls(os.path.dirname(os.path.dirname(os.path.dirname(prefix))))
+
+    def holds_run(self) -> bool:
+        """Whether a run has written its resumable state here."""
+        return os.path.isdir(self.last_checkpoints)
+
+    def has_config(self) -> bool:
+        return os.path.isfile(self.config_file)
+
+    # Files, each written atomically.
+
+    def write_flags(self, text: str) -> None:
+        os.makedirs(self.path, exist_ok=True)
+        _write_text(self.flags_file, text)
+
+    def write_config(self, config: RunConfig) -> None:
+        os.makedirs(self.path, exist_ok=True)
+        _write_text(self.config_file, config.to_json())
+
+    def read_config(self) -> RunConfig:
+        if not self.has_config():
+            raise ConfigError(f"{self.path}: no config.json, not a run directory")
+        with open(self.config_file) as f:
+            return RunConfig.from_json(f.read())
+
+    def write_item_ids(self, item_ids: np.ndarray) -> None:
+        os.makedirs(self.path, exist_ok=True)
+        np.save(self.item_ids_file, item_ids)
+
+    def read_item_ids(self) -> np.ndarray:
+        return np.load(self.item_ids_file)
+
+    def write_metrics(self, results: dict) -> None:
+        _write_text(self.metrics_file, json.dumps(results, indent=2))
+
+    def read_metrics(self) -> dict:
+        with open(self.metrics_file) as f:
+            return json.load(f)
+
+    # Checkpoints and the model.
+
+    def model_checkpoint(self):
+        """The checkpoint of the run's model: the best validation epoch's, else the last; None
+        before the first epoch ends."""
+        return tf.train.latest_checkpoint(self.best_checkpoints) or tf.train.latest_checkpoint(
+            self.last_checkpoints
+        )
+
+    def load_model(self):
+        """(config, the model with the weights of `model_checkpoint`, item ids)."""
+        config, item_ids = self.read_config(), self.read_item_ids()
+        path = self.model_checkpoint()
+        if path is None:
+            raise ConfigError(f"{self.path}: no checkpoint, the run has not finished an epoch")
+        model = build_model(config, len(item_ids) - 1)
+        tf.train.Checkpoint(model=model).restore(path).expect_partial()
+        return config, model, item_ids
+
+
+def _write_text(path: str, text: str) -> None:
+    """Writes `path` atomically (a temporary file, then a rename)."""
+    tmp = f"{path}.tmp"
+    with open(tmp, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
