@@ -7,12 +7,12 @@ import io
 import matplotlib
 
 matplotlib.use("Agg")  # files only, no display
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import tensorflow as tf  # noqa: E402
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
 
-from skiprec_tf.data.pipeline import evaluation_batches  # noqa: E402
-from skiprec_tf.flops import inference_flops  # noqa: E402
+from skiprec_tf.data.pipeline import evaluation_batches
+from skiprec_tf.flops import inference_flops
 
 
 def collect_actions(model, sequences: np.ndarray, batch_size: int) -> np.ndarray:
@@ -32,7 +32,7 @@ def block_usage(actions: np.ndarray) -> dict:
         "blocks_std": float(per_user.std()),
         "blocks_min": int(per_user.min()),
         "blocks_max": int(per_user.max()),
-        "distinct_policies": int(len(np.unique(actions, axis=0))),
+        "distinct_policies": len(np.unique(actions, axis=0)),
     }
 
 

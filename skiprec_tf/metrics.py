@@ -1,6 +1,6 @@
 """Full-ranking top-N metrics on the last item of each sequence: MRR@N, HR@N, NDCG@N."""
 
-from typing import Dict, Sequence
+from collections.abc import Sequence
 
 import keras
 import tensorflow as tf
@@ -26,7 +26,7 @@ def target_ranks(scores: tf.Tensor, targets: tf.Tensor) -> tf.Tensor:
     return at_least  # includes the target itself, so this is 1 + (others >= target)
 
 
-def ranking_metrics(ranks: tf.Tensor, cutoffs: Sequence[int] = CUTOFFS) -> Dict[str, tf.Tensor]:
+def ranking_metrics(ranks: tf.Tensor, cutoffs: Sequence[int] = CUTOFFS) -> dict[str, tf.Tensor]:
     """Per-sequence MRR@N, HR@N and NDCG@N (one relevant item) from 1-based ranks."""
     ranks = tf.cast(ranks, tf.float32)
     values = {}
@@ -56,5 +56,5 @@ class RankingMetrics:
         for tracker in self.trackers:
             tracker.update_state(values[tracker.name])
 
-    def results(self) -> Dict[str, tf.Tensor]:
+    def results(self) -> dict[str, tf.Tensor]:
         return {tracker.name: tracker.result() for tracker in self.trackers}

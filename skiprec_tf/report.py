@@ -1,11 +1,9 @@
 """Plain-text tables of results."""
 
-from typing import Dict
-
 from skiprec_tf.metrics import METRIC_NAMES
 
 
-def format_metrics_table(rows: Dict[str, Dict[str, float]]) -> str:
+def format_metrics_table(rows: dict[str, dict[str, float]]) -> str:
     """One line per model, one column per ranking metric (MRR@5 ... NDCG@20)."""
     headers = [name.upper().replace("_AT_", "@") for name in METRIC_NAMES]
     width = max(len("model"), *(len(name) for name in rows))
@@ -19,11 +17,15 @@ def format_metrics_table(rows: Dict[str, Dict[str, float]]) -> str:
 def format_block_usage(usage: dict) -> str:
     """Block usage of the test users: blocks per user, distinct policies, FLOPs, per group."""
     lines = [
-        f"Blocks used per test user: mean {usage['blocks_mean']:.2f} of {len(usage['utilisation'])} "
-        f"(std {usage['blocks_std']:.2f}, min {usage['blocks_min']}, max {usage['blocks_max']}), "
-        f"{usage['distinct_policies']} distinct policies",
-        f"FLOPs of one inference, policy included: {usage['flop_fraction']:.3f} of NextItNet+'s "
-        f"(ideal speedup {1 / usage['flop_fraction']:.2f}x)",
+        (
+            f"Blocks used per test user: mean {usage['blocks_mean']:.2f} of {len(usage['utilisation'])} "
+            f"(std {usage['blocks_std']:.2f}, min {usage['blocks_min']}, max {usage['blocks_max']}), "
+            f"{usage['distinct_policies']} distinct policies"
+        ),
+        (
+            f"FLOPs of one inference, policy included: {usage['flop_fraction']:.3f} of NextItNet+'s "
+            f"(ideal speedup {1 / usage['flop_fraction']:.2f}x)"
+        ),
     ]
     for group, blocks in usage.get("blocks_mean_by_group", {}).items():
         lines.append(f"  {group} users: {blocks:.2f} blocks on average")
@@ -35,8 +37,10 @@ def format_run_report(table1: str, results: dict, run_dir: str) -> str:
     SkipRec's block usage, and where the run directory is."""
     lines = [
         table1,
-        f"\nTest metrics (last item of {results['data']['test']:,} test sequences, ranked against "
-        "all items):",
+        (
+            f"\nTest metrics (last item of {results['data']['test']:,} test sequences, ranked against "
+            "all items):"
+        ),
         format_metrics_table(
             {results["model"]: results["test"], "MostPop": results["most_popular"]}
         ),

@@ -72,3 +72,9 @@ def test_bad_input_is_one_clear_error(tmp_path, args, message):
     assert message in result.stderr, result.stderr
     assert "Traceback" not in result.stderr, result.stderr
     assert not (tmp_path / "run").exists(), "a failed start leaves no run directory"
+
+
+def test_helpshort_lists_the_config_flags(tmp_path):
+    result = _main("--helpshort", cwd=tmp_path)
+    for flag in ("--mode", "--seq_len", "--embedding_dim", "--reward_top_k", "--batch_size"):
+        assert flag in result.stdout, flag

@@ -27,9 +27,7 @@ import zipfile
 from collections.abc import Callable
 from typing import IO
 
-from absl import app
-from absl import flags
-from absl import logging
+from absl import app, flags, logging
 
 DEFAULT_BASE_URL = "https://files.grouplens.org/datasets/movielens"
 

@@ -1,0 +1,87 @@
+"""The flags derived from the config dataclasses: one per field, with its default and help."""
+
+import dataclasses
+
+import pytest
+from absl import flags
+
+from skiprec_tf import config_flags
+from skiprec_tf.config import SECTIONS, DataConfig, RunConfig, flag_name
+from skiprec_tf.errors import ConfigError
+
+
+@pytest.fixture
+def flag_values():
+    values = flags.FlagValues()
+    config_flags.define_config_flags(values)
+    return values
+
+
+def _parse(flag_values, *argv):
+    flag_values(["prog", *argv])
+    return config_flags.config_from_flags(flag_values)
+
+
+def test_every_config_field_has_one_flag_with_its_help(flag_values):
+    fields = [f for section in SECTIONS.values() for f in dataclasses.fields(section)]
+    names = [flag_name(f) for f in fields]
+    assert len(names) == len(set(names)), "two fields share a flag"
+    assert sorted(names) == sorted(flag_values)
+    for field in fields:
+        # (absl puts an enum's choices before its help)
+        assert flag_values[flag_name(field)].help.endswith(field.metadata["help"]), field.name
+
+
+def test_the_flag_defaults_give_the_dataclass_defaults(flag_values):
+    config = _parse(flag_values)
+    # The one field whose flag has its own default: the cache directory.
+    assert config.data.cache_dir.endswith(".cache/skiprec_tf") and "~" not in config.data.cache_dir
+    without_cache = dataclasses.replace(config.data, cache_dir=None)
+    assert dataclasses.replace(config, data=without_cache) == RunConfig()
+
+
+def test_flags_set_renamed_fields_lists_enums_and_optionals(flag_values):
+    config = _parse(
+        flag_values,
+        "--data_name=beauty",
+        "--split=0.7,0.1,0.2",
+        "--split_seed=3",
+        "--cache_dir=",
+        "--block_dilations=1,2,4",
+        "--norezero",
+        "--softmax=sampled",
+        "--target_usage=0.5",
+        "--seed=9",
+    )
+    assert (config.data.name, config.data.fractions, config.data.seed) == (
+        "beauty",
+        (0.7, 0.1, 0.2),
+        3,
+    )
+    assert config.data.cache_dir is None
+    assert config.model.block_dilations == (1, 2, 4) and not config.model.rezero
+    assert config.model.softmax == "sampled" and config.policy.target_usage == 0.5
+    assert config.train.seed == 9
+
+
+def test_a_list_of_the_wrong_type_names_the_flag(flag_values):
+    with pytest.raises(ConfigError, match="--block_dilations=1,x is not a list of ints"):
+        _parse(flag_values, "--block_dilations=1,x")
+
+
+def test_an_enum_rejects_other_values_at_parse_time(flag_values):
+    with pytest.raises(flags.IllegalFlagValueError, match="cut"):
+        flag_values(["prog", "--cut=oldest"])
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: DataConfig(format="csv"), "--data_format must be one of synthetic, "),
+        (lambda: DataConfig(min_user_items=-1), "--min_user_items must be a non-negative integer"),
+        (lambda: DataConfig(fractions=(1, 1, 1)), "--split must be fractions summing to 1"),
+    ],
+)
+def test_a_bad_value_names_the_flag_not_the_field(make, message):
+    with pytest.raises(ConfigError, match=message):
+        make()

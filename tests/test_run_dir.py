@@ -1,0 +1,65 @@
+"""RunDir: the layout of a run directory, its checkpoint choice and its model."""
+
+import shutil
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from skiprec_tf.config import RunConfig
+from skiprec_tf.errors import ConfigError
+from skiprec_tf.run_dir import RunDir
+
+
+def test_a_finished_run_has_every_file_where_run_dir_says(tiny_skiprec_run):
+    run = RunDir(tiny_skiprec_run)
+    for path in (
+        run.config_file,
+        run.item_ids_file,
+        run.history_file,
+        run.metrics_file,
+        run.block_usage_csv,
+        run.block_usage_png,
+    ):
+        assert tf.io.gfile.exists(path), path
+    assert tf.io.gfile.glob(f"{run.tensorboard_dir}/events.out.tfevents.*")
+    assert run.holds_run()
+    assert run.read_config().run_dir == tiny_skiprec_run
+    assert run.read_metrics()["model"] == "skiprec_rl"
+    assert run.read_item_ids()[0] == 0  # padding
+
+
+def test_the_model_checkpoint_is_the_best_else_the_last(tiny_skiprec_run, tmp_path):
+    run = RunDir(tiny_skiprec_run)
+    assert run.model_checkpoint() == tf.train.latest_checkpoint(run.best_checkpoints)
+    assert RunDir.of_checkpoint(run.model_checkpoint()).path == run.path
+    copy = RunDir(shutil.copytree(tiny_skiprec_run, tmp_path / "run"))
+    shutil.rmtree(copy.best_checkpoints)
+    assert copy.model_checkpoint() == tf.train.latest_checkpoint(copy.last_checkpoints)
+    shutil.rmtree(copy.last_checkpoints)
+    assert copy.model_checkpoint() is None and not copy.holds_run()
+    with pytest.raises(ConfigError, match="no checkpoint"):
+        copy.load_model()
+
+
+def test_load_model_has_the_checkpoint_weights(tiny_skiprec_run):
+    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+    assert isinstance(config, RunConfig) and len(item_ids) == model.num_items + 1
+    reader = tf.train.load_checkpoint(RunDir(tiny_skiprec_run).model_checkpoint())
+    saved = reader.get_tensor("model/output_layer/_kernel/.ATTRIBUTES/VARIABLE_VALUE")
+    np.testing.assert_array_equal(model.output_layer.kernel.numpy(), saved)
+
+
+def test_not_a_run_directory(tmp_path):
+    run = RunDir(tmp_path)
+    assert not run.holds_run() and not run.has_config()
+    with pytest.raises(ConfigError, match="not a run directory"):
+        run.read_config()
+
+
+def test_files_are_written_whole(tmp_path):
+    run = RunDir(tmp_path / "new")
+    run.write_config(RunConfig(run_dir=run.path))
+    run.write_flags("--seq_len=20\n")
+    assert RunDir(run.path).read_config() == RunConfig(run_dir=run.path)
+    assert not tf.io.gfile.glob(f"{run.path}/*.tmp")
