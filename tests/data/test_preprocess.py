@@ -4,7 +4,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skiprec_tf.data import preprocess, stats
+from skiprec_tf.data import preprocess
 from skiprec_tf.errors import ConfigError, DataError
 
 
@@ -239,12 +239,3 @@ def test_build_sequence_data_checks_options_first():
             fractions=(0.8, 0.05, 0.15),
             seed=0,
         )
-
-
-def test_format_table1_layout():
-    text = stats.format_table1("tiny", _sequence_data())
-    assert text.splitlines() == [
-        "Dataset  #items  #interactions  #sequences  Length t",
-        "tiny          3              7           3         3",
-        "#train 2  #valid 1  #test 0",
-    ]
