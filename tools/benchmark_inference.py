@@ -29,10 +29,10 @@ import tensorflow as tf
 from absl import app, flags
 
 from skiprec_tf.data.sources import load_data
-from skiprec_tf.export import RecommenderServing, export_saved_model
 from skiprec_tf.flops import inference_flops
 from skiprec_tf.runs import load_run
-from skiprec_tf.session_serving import SessionServable
+from skiprec_tf.serving.export import RecommenderServing, export_saved_model
+from skiprec_tf.serving.session import SessionServable
 
 flags.DEFINE_list("runs", [], "name=run_dir pairs; the first is the baseline (NextItNet+).")
 flags.DEFINE_integer("rounds", 5, "Timed passes over the test split at batch 256, per model.")

@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from skiprec_tf.export import RecommenderServing, export_saved_model
 from skiprec_tf.runs import load_run
+from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 

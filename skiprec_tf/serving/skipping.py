@@ -96,7 +96,7 @@ def _function_call(branch_index, branch_fns):
     The public API has no option for this, so this calls `cond_v2.indexed_case` (what
     `tf.switch_case` calls) directly; the attribute it sets (`_lower_using_switch_merge`: false)
     is saved in the SavedModel and honoured by any TensorFlow runtime, TF Serving included.
-    `tests/test_export.py` checks the exported graph keeps it.
+    `tests/serving/test_export.py` checks the exported graph keeps it.
     """
     if tf.executing_eagerly():
         return branch_fns[int(branch_index)]()

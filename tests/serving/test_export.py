@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skiprec_tf import export
-from skiprec_tf.export import RecommenderServing, export_saved_model, right_align
 from skiprec_tf.runs import load_run
-from skiprec_tf.session_serving import SessionServable
-from skiprec_tf.warmup import read_warmup_requests
+from skiprec_tf.serving import export
+from skiprec_tf.serving.export import RecommenderServing, export_saved_model, right_align
+from skiprec_tf.serving.session import SessionServable
+from skiprec_tf.serving.warmup import read_warmup_requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Run in a fresh interpreter: TensorFlow only, never skiprec_tf.
 SERVE = """
@@ -145,7 +145,7 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_pat
     nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
     assert not {n.op for n in nodes} & {"PyFunc", "EagerPyFunc", "PyFuncStateless"}
     # The plan choice must stay a function call, each plan a call of its own function, and the
-    # one-user plan a loop (see conditional.run_retained_blocks).
+    # one-user plan a loop (see skipping.run_retained_blocks).
     calls = [n for n in nodes if n.op in ("Case", "StatelessCase")]
     assert any(not n.attr["_lower_using_switch_merge"].b for n in calls)
     assert sum(f.attr["_noinline"].b for f in graph.library.function) >= 2

@@ -17,8 +17,8 @@ def load_recommender(run_dir: str = "", export_dir: str = ""):
     if export_dir:
         path = _saved_model_path(export_dir)
         return tf.saved_model.load(path).signatures["recommend_k"], path
-    from skiprec_tf.export import RecommenderServing
     from skiprec_tf.runs import load_run
+    from skiprec_tf.serving.export import RecommenderServing
 
     config, model, item_ids = load_run(run_dir)
     serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)

@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 
 from skiprec_tf.layers import NextItNetBlock
-from skiprec_tf.layers.conditional import run_retained_blocks
-from skiprec_tf.layers.stacked_blocks import StackedBlocks
+from skiprec_tf.serving.skipping import run_retained_blocks
+from skiprec_tf.serving.stacked_blocks import StackedBlocks
 
 N, D = 5, 8
 
