@@ -69,8 +69,13 @@ def recommend(recommender, items, k: int, repeats: int = 5):
 
 
 def format_recommendations(items, ids, scores, blocks, latency_ms, titles=None) -> str:
+    """The history, the ranked recommendations with their scores (each item with its title, if
+    `titles` has one), the blocks run and the latency, as the lines `--mode=recommend` prints."""
     titles = titles or {}
-    name = lambda item: f"{item} {titles[item]}" if item in titles else str(item)  # noqa: E731
+
+    def name(item):
+        return f"{item} {titles[item]}" if item in titles else str(item)
+
     lines = ["History (oldest first):", *(f"  {name(item)}" for item in items), "Recommended:"]
     lines += [
         f"  {rank:>2}. {name(item)}  ({score:.3f})"

@@ -61,6 +61,7 @@ def _serve_in_fresh_process(path, requests):
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -70,7 +71,7 @@ def test_export_round_trip_without_skiprec_tf(tiny_skiprec_run, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "skiprec_tf.main", "--mode=export", f"--run_dir={tiny_skiprec_run}",
          f"--export_dir={tmp_path}", "--model_name=synthetic_rl", "--top_k=7"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -124,7 +125,8 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_pat
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     shown = subprocess.run(
         [cli, "show", "--all", "--dir", path],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     # `run` loads the SavedModel into a session, as TF Serving's model server does.
@@ -132,7 +134,8 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_pat
     ran = subprocess.run(
         [cli, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
          "--inputs", f"item_ids={tmp_path / 'request.npy'}"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "Result for output key item_ids" in ran.stdout and "blocks_used" in ran.stdout
@@ -196,7 +199,7 @@ def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tm
     result = subprocess.run(
         [sys.executable, "-m", "skiprec_tf.main", "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
          f"--items={','.join(map(str, history))}", f"--titles={movies}", "--top_k=3"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
