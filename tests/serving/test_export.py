@@ -187,23 +187,3 @@ def test_a_failed_export_leaves_no_version_directory(tiny_skiprec_run, tmp_path,
     with pytest.raises(OSError, match="disk full"):
         export_saved_model(serving, str(tmp_path), "m")
     assert os.listdir(tmp_path / "m") == []
-
-
-def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tmp_path):
-    _, _, item_ids = load_run(tiny_skiprec_run)
-    history = [int(i) for i in item_ids[1:4]]
-    movies = tmp_path / "movies.csv"
-    movies.write_text(
-        "movieId,title,genres\n" + "".join(f"{i},Film {i} (1999),Drama\n" for i in item_ids[1:])
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "skiprec_tf.main", "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
-         f"--items={','.join(map(str, history))}", f"--titles={movies}", "--top_k=3"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    recommended = result.stdout.split("Recommended:")[1].splitlines()[1:4]
-    assert all("(1999)" in line for line in recommended), result.stdout
-    assert f"{history[0]} Film {history[0]} (1999)" in result.stdout
-    assert "Blocks run:" in result.stdout and "ms (median" in result.stdout
