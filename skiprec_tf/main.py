@@ -77,8 +77,8 @@ def export_run() -> str:
     """--mode=export: the run in --run_dir as a SavedModel under --export_dir."""
     if not FLAGS.run_dir or not FLAGS.export_dir:
         raise ConfigError("--mode=export needs --run_dir (a trained run) and --export_dir")
-    from skiprec_tf.export import RecommenderServing, export_saved_model
     from skiprec_tf.run_dir import RunDir
+    from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 
     config, model, item_ids = RunDir(FLAGS.run_dir).load_model()
     serving = RecommenderServing(model, item_ids, config.data.input_length, FLAGS.top_k)
@@ -92,7 +92,7 @@ def recommend_items() -> None:
     """--mode=recommend: the top --top_k items after the history --items."""
     if not FLAGS.items or not (FLAGS.run_dir or FLAGS.export_dir):
         raise ConfigError("--mode=recommend needs --items and --run_dir or --export_dir")
-    from skiprec_tf import recommend
+    from skiprec_tf.serving import recommend
 
     items = list(_ints("items", FLAGS.items))
     recommender, source = recommend.load_recommender(FLAGS.run_dir, FLAGS.export_dir)

@@ -29,10 +29,10 @@ import tensorflow as tf
 from absl import app, flags
 
 from skiprec_tf.data.sources import load_data
-from skiprec_tf.export import RecommenderServing, export_saved_model
 from skiprec_tf.flops import inference_flops
-from skiprec_tf.runs import load_run
-from skiprec_tf.session_serving import SessionServable
+from skiprec_tf.run_dir import RunDir
+from skiprec_tf.serving.export import RecommenderServing, export_saved_model
+from skiprec_tf.serving.session import SessionServable
 
 flags.DEFINE_list("runs", [], "name=run_dir pairs; the first is the baseline (NextItNet+).")
 flags.DEFINE_integer("rounds", 5, "Timed passes over the test split at batch 256, per model.")
@@ -84,10 +84,10 @@ class _NoBlocks(RecommenderServing):
 def _prepare(name, run_dir, export_dir, load):
     """The run's config, its export and its no-block twin loaded by `load` (indexed by SERVED and
     NO_BLOCKS), the raw test requests, and V."""
-    config, model, item_ids = load_run(run_dir)
+    config, model, item_ids = RunDir(run_dir).load_model()
     model_name = name.replace("+", "plus").replace(" ", "_")
     signatures = [
-        load(export_saved_model(kind(model, item_ids, config.data.seq_len - 1), export_dir, model_name + suffix))
+        load(export_saved_model(kind(model, item_ids, config.data.input_length), export_dir, model_name + suffix))
         for kind, suffix in ((RecommenderServing, ""), (_NoBlocks, "_no_blocks"))
     ]  # fmt: skip
     data = load_data(config.data)
@@ -202,7 +202,7 @@ def main(argv):
 
     base = names[0]
     config0, _, _, num_items = models[base]
-    seq_len = config0.data.seq_len - 1
+    seq_len = config0.data.input_length
 
     def ideal_flops(name):
         config = models[name][0]

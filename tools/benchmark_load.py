@@ -19,8 +19,8 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from skiprec_tf.session_serving import SessionServable
-from skiprec_tf.warmup import read_warmup_requests
+from skiprec_tf.serving.session import SessionServable
+from skiprec_tf.serving.warmup import read_warmup_requests
 
 flags.DEFINE_string("saved_model", None, "A version directory written by --mode=export.")
 flags.DEFINE_bool("warmup", True, "Replay the warm-up requests after loading, as TF Serving does.")

@@ -8,16 +8,16 @@ import sys
 
 import pytest
 
-from skiprec_tf.export import RecommenderServing, export_saved_model
-from skiprec_tf.runs import load_run
+from skiprec_tf.run_dir import RunDir
+from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")
 def saved_model(tiny_skiprec_run, tmp_path_factory):
-    config, model, item_ids = load_run(tiny_skiprec_run)
-    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)
+    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+    serving = RecommenderServing(model, item_ids, config.data.input_length)
     return export_saved_model(serving, str(tmp_path_factory.mktemp("export")), "m")
 
 

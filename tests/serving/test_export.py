@@ -10,13 +10,13 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skiprec_tf import export
-from skiprec_tf.export import RecommenderServing, export_saved_model, right_align
-from skiprec_tf.runs import load_run
-from skiprec_tf.session_serving import SessionServable
-from skiprec_tf.warmup import read_warmup_requests
+from skiprec_tf.run_dir import RunDir
+from skiprec_tf.serving import export
+from skiprec_tf.serving.export import RecommenderServing, export_saved_model, right_align
+from skiprec_tf.serving.session import SessionServable
+from skiprec_tf.serving.warmup import read_warmup_requests
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 # Run in a fresh interpreter: TensorFlow only, never skiprec_tf.
 SERVE = """
@@ -61,6 +61,7 @@ def _serve_in_fresh_process(path, requests):
         capture_output=True,
         text=True,
         timeout=300,
+        check=False,
     )
     assert result.returncode == 0, result.stderr
     return json.loads(result.stdout.strip().splitlines()[-1])
@@ -70,7 +71,7 @@ def test_export_round_trip_without_skiprec_tf(tiny_skiprec_run, tmp_path):
     result = subprocess.run(
         [sys.executable, "-m", "skiprec_tf.main", "--mode=export", f"--run_dir={tiny_skiprec_run}",
          f"--export_dir={tmp_path}", "--model_name=synthetic_rl", "--top_k=7"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
@@ -78,8 +79,8 @@ def test_export_round_trip_without_skiprec_tf(tiny_skiprec_run, tmp_path):
     assert (path / "saved_model.pb").is_file()
     assert os.listdir(tmp_path / "synthetic_rl") == ["1"], "no staging directory left behind"
 
-    config, model, item_ids = load_run(tiny_skiprec_run)
-    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1, top_k=7)
+    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+    serving = RecommenderServing(model, item_ids, config.data.input_length, top_k=7)
     requests = _requests(item_ids)
     served = _serve_in_fresh_process(str(path), requests)
     assert served["imported"] is False and served["default_k"] == 7
@@ -97,14 +98,14 @@ def test_export_round_trip_without_skiprec_tf(tiny_skiprec_run, tmp_path):
 
 
 def test_serving_equals_the_masked_training_model(tiny_skiprec_run):
-    config, model, item_ids = load_run(tiny_skiprec_run)
+    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
     # Push the policy to mixed per-user decisions so that real skipping is exercised.
     rng = np.random.default_rng(1)
     head = model.policy.logits
     head.kernel.assign(rng.normal(scale=3.0, size=head.kernel.shape).astype("float32"))
-    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)
+    serving = RecommenderServing(model, item_ids, config.data.input_length)
     inputs = tf.constant(
-        rng.integers(0, len(item_ids), size=(64, config.data.seq_len - 1)), tf.int32
+        rng.integers(0, len(item_ids), size=(64, config.data.input_length)), tf.int32
     )
     scores, actions = tf.function(serving.scores)(inputs)
     assert 0 < float(tf.reduce_mean(actions)) < 1 and len(np.unique(actions, axis=0)) > 2
@@ -117,14 +118,15 @@ def test_serving_equals_the_masked_training_model(tiny_skiprec_run):
 
 
 def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_path):
-    config, model, item_ids = load_run(tiny_skiprec_run)
+    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
     path = export_saved_model(
-        RecommenderServing(model, item_ids, config.data.seq_len - 1), str(tmp_path), "m"
+        RecommenderServing(model, item_ids, config.data.input_length), str(tmp_path), "m"
     )
     cli = os.path.join(os.path.dirname(sys.executable), "saved_model_cli")
     shown = subprocess.run(
         [cli, "show", "--all", "--dir", path],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )  # fmt: skip
     assert shown.returncode == 0, shown.stderr
     # `run` loads the SavedModel into a session, as TF Serving's model server does.
@@ -132,7 +134,8 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_pat
     ran = subprocess.run(
         [cli, "run", "--dir", path, "--tag_set", "serve", "--signature_def", "serving_default",
          "--inputs", f"item_ids={tmp_path / 'request.npy'}"],
-        capture_output=True, text=True, timeout=300, env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
+        capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3"},
     )  # fmt: skip
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "Result for output key item_ids" in ran.stdout and "blocks_used" in ran.stdout
@@ -145,7 +148,7 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_pat
     nodes = list(graph.node) + [n for f in graph.library.function for n in f.node_def]
     assert not {n.op for n in nodes} & {"PyFunc", "EagerPyFunc", "PyFuncStateless"}
     # The plan choice must stay a function call, each plan a call of its own function, and the
-    # one-user plan a loop (see conditional.run_retained_blocks).
+    # one-user plan a loop (see skipping.run_retained_blocks).
     calls = [n for n in nodes if n.op in ("Case", "StatelessCase")]
     assert any(not n.attr["_lower_using_switch_merge"].b for n in calls)
     assert sum(f.attr["_noinline"].b for f in graph.library.function) >= 2
@@ -154,8 +157,8 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_pat
 
 def test_tf_serving_replays_the_warmup_requests_in_a_session(tiny_skiprec_run, tmp_path):
     """As TF Serving does at load: each request runs its signature in the loaded session."""
-    config, model, item_ids = load_run(tiny_skiprec_run)
-    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1, top_k=7)
+    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+    serving = RecommenderServing(model, item_ids, config.data.input_length, top_k=7)
     path = export_saved_model(serving, str(tmp_path), "m")
     requests = list(read_warmup_requests(path))
     assert len(requests) == 4
@@ -174,8 +177,8 @@ def test_right_align():
 
 
 def test_a_failed_export_leaves_no_version_directory(tiny_skiprec_run, tmp_path, monkeypatch):
-    config, model, item_ids = load_run(tiny_skiprec_run)
-    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)
+    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+    serving = RecommenderServing(model, item_ids, config.data.input_length)
 
     def crash(*args, **kwargs):
         raise OSError("disk full")
@@ -184,23 +187,3 @@ def test_a_failed_export_leaves_no_version_directory(tiny_skiprec_run, tmp_path,
     with pytest.raises(OSError, match="disk full"):
         export_saved_model(serving, str(tmp_path), "m")
     assert os.listdir(tmp_path / "m") == []
-
-
-def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tmp_path):
-    _, _, item_ids = load_run(tiny_skiprec_run)
-    history = [int(i) for i in item_ids[1:4]]
-    movies = tmp_path / "movies.csv"
-    movies.write_text(
-        "movieId,title,genres\n" + "".join(f"{i},Film {i} (1999),Drama\n" for i in item_ids[1:])
-    )
-    result = subprocess.run(
-        [sys.executable, "-m", "skiprec_tf.main", "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
-         f"--items={','.join(map(str, history))}", f"--titles={movies}", "--top_k=3"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
-        env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )  # fmt: skip
-    assert result.returncode == 0, result.stderr
-    recommended = result.stdout.split("Recommended:")[1].splitlines()[1:4]
-    assert all("(1999)" in line for line in recommended), result.stdout
-    assert f"{history[0]} Film {history[0]} (1999)" in result.stdout
-    assert "Blocks run:" in result.stdout and "ms (median" in result.stdout

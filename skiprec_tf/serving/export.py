@@ -9,11 +9,11 @@ import tensorflow as tf
 from absl import logging
 
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.layers.conditional import run_retained_blocks
-from skiprec_tf.layers.stacked_blocks import StackedBlocks
 from skiprec_tf.models import SkipRec
 from skiprec_tf.models.policy import greedy_retain
-from skiprec_tf.warmup import warmup_requests, write_warmup_requests
+from skiprec_tf.serving.skipping import run_retained_blocks
+from skiprec_tf.serving.stacked_blocks import StackedBlocks
+from skiprec_tf.serving.warmup import warmup_requests, write_warmup_requests
 
 
 def right_align(item_ids, length: int):

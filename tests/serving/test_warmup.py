@@ -7,7 +7,7 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
 from tensorflow.core.framework.tensor_pb2 import TensorProto
 
 from skiprec_tf.errors import DataError
-from skiprec_tf.warmup import (
+from skiprec_tf.serving.warmup import (
     prediction_log,
     read_warmup_requests,
     warmup_requests,

@@ -3,7 +3,7 @@
 import functools
 
 import tensorflow as tf
-from tensorflow.python.ops import cond_v2
+from tensorflow.python.ops import cond_v2  # private: only in _function_call, see there
 
 SKIPPED, SOME_ROWS, ALL_ROWS = 0, 1, 2
 
@@ -84,6 +84,16 @@ def _optimized_call(fn):
     The body of a branch of `_function_call` is not: there a MatMul + BiasAdd stays two plain
     ops instead of one fused oneDNN op, 25% slower (batch 1, d = 256). The attribute keeps the
     call from being inlined into the branch.
+
+    Private TensorFlow API, one of the package's two uses (with `_function_call`): `_noinline` is
+    no documented attribute of `tf.function`, only one that `experimental_attributes` accepts.
+    `tests/serving/test_skipping.py` fails if TensorFlow stops accepting or keeping it.
+
+    Args:
+      fn: `(hidden, actions)` -> hidden, one plan of `run_retained_blocks`.
+
+    Returns:
+      `fn` as a `tf.function` whose calls stay calls (`PartitionedCall`) in the caller's graph.
     """
     return tf.function(fn, autograph=False, experimental_attributes={"_noinline": True})
 
@@ -96,7 +106,17 @@ def _function_call(branch_index, branch_fns):
     The public API has no option for this, so this calls `cond_v2.indexed_case` (what
     `tf.switch_case` calls) directly; the attribute it sets (`_lower_using_switch_merge`: false)
     is saved in the SavedModel and honoured by any TensorFlow runtime, TF Serving included.
-    `tests/test_export.py` checks the exported graph keeps it.
+
+    Private TensorFlow API (`tensorflow.python.ops.cond_v2`), one of the package's two uses (with
+    `_optimized_call`). `tests/serving/test_skipping.py` fails if TensorFlow changes it, and
+    `tests/serving/test_export.py` checks the exported graph keeps the attribute.
+
+    Args:
+      branch_index: int32 scalar, the branch to run.
+      branch_fns: the branches, callables of no argument returning the same structure.
+
+    Returns:
+      The chosen branch's outputs.
     """
     if tf.executing_eagerly():
         return branch_fns[int(branch_index)]()

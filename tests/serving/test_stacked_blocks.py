@@ -5,7 +5,7 @@ import tensorflow as tf
 
 from skiprec_tf.layers import NextItNetBlock
 from skiprec_tf.layers.residual_block import BlockWeights
-from skiprec_tf.layers.stacked_blocks import StackedBlocks
+from skiprec_tf.serving.stacked_blocks import StackedBlocks
 
 
 def test_equal_the_blocks_with_one_variable_per_kind_of_weight():

@@ -53,6 +53,8 @@ class StackedBlocks(tf.Module):
                 np.array([block_taps(seq_len, r, self.kernel_size) for r in self.dilations])
             )
             taps = (table[l, 0], table[l, 1])
-        else:
-            raise ValueError("a block picked at run time needs inputs of a static length")
+        else:  # TRY004 would have a TypeError: the input's length is unknown, not of a wrong type
+            raise ValueError(  # noqa: TRY004
+                "a block picked at run time needs inputs of a static length"
+            )
         return nextitnet_block(hidden, block_weights, taps)

@@ -17,11 +17,11 @@ def load_recommender(run_dir: str = "", export_dir: str = ""):
     if export_dir:
         path = _saved_model_path(export_dir)
         return tf.saved_model.load(path).signatures["recommend_k"], path
-    from skiprec_tf.export import RecommenderServing
-    from skiprec_tf.runs import load_run
+    from skiprec_tf.run_dir import RunDir
+    from skiprec_tf.serving.export import RecommenderServing
 
-    config, model, item_ids = load_run(run_dir)
-    serving = RecommenderServing(model, item_ids, config.data.seq_len - 1)
+    config, model, item_ids = RunDir(run_dir).load_model()
+    serving = RecommenderServing(model, item_ids, config.data.input_length)
     return lambda item_ids, k: serving.serve_k(item_ids, k), run_dir
 
 
@@ -69,8 +69,13 @@ def recommend(recommender, items, k: int, repeats: int = 5):
 
 
 def format_recommendations(items, ids, scores, blocks, latency_ms, titles=None) -> str:
+    """The history, the ranked recommendations with their scores (each item with its title, if
+    `titles` has one), the blocks run and the latency, as the lines `--mode=recommend` prints."""
     titles = titles or {}
-    name = lambda item: f"{item} {titles[item]}" if item in titles else str(item)  # noqa: E731
+
+    def name(item):
+        return f"{item} {titles[item]}" if item in titles else str(item)
+
     lines = ["History (oldest first):", *(f"  {name(item)}" for item in items), "Recommended:"]
     lines += [
         f"  {rank:>2}. {name(item)}  ({score:.3f})"

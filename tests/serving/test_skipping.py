@@ -1,0 +1,184 @@
+"""Real skipping equals the masked Eq. 5, runs only retained rows, and its private TF API holds."""
+
+import ast
+import inspect
+import pathlib
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from skiprec_tf.layers import NextItNetBlock
+from skiprec_tf.serving.skipping import run_retained_blocks
+from skiprec_tf.serving.stacked_blocks import StackedBlocks
+
+N, D = 5, 8
+
+
+class RowCountingBlocks:
+    """The served blocks (`StackedBlocks`) as `run_retained_blocks` takes them, counting in
+    `rows_seen[l]` the rows block l is run on (runs, not masks)."""
+
+    def __init__(self, blocks):
+        self.block = StackedBlocks(blocks).read()
+        self.rows_seen = tf.Variable(tf.zeros([len(blocks)], tf.int32), trainable=False)
+
+    def __call__(self, l, hidden):
+        self.rows_seen.assign_add(tf.one_hot(l, N, dtype=tf.int32) * tf.shape(hidden)[0])
+        return self.block(l, hidden)
+
+
+@pytest.fixture
+def blocks():
+    rng = np.random.default_rng(0)
+    blocks = [NextItNetBlock(dilation=r) for r in (1, 4, 1, 4, 1)]
+    for block in blocks:
+        block.build((None, 9, D))
+        for weight in block.weights:
+            weight.assign(rng.normal(scale=0.5, size=weight.shape).astype("float32"))
+    return blocks
+
+
+def _masked(hidden, actions, blocks):
+    """The training-time form of Eq. 5: every block computed, then mixed by the mask."""
+    for l, block in enumerate(blocks):
+        retain = actions[:, l, None, None]
+        hidden = retain * block(hidden) + (1.0 - retain) * hidden
+    return hidden
+
+
+def _run(hidden, actions, blocks):
+    counting = RowCountingBlocks(blocks)
+    output = tf.function(run_retained_blocks)(hidden, actions, counting)
+    return output, counting.rows_seen.numpy().tolist()
+
+
+@pytest.mark.parametrize("batch", [1, 7, 64])
+def test_equals_the_masked_computation_and_runs_only_retained_rows(blocks, batch):
+    rng = np.random.default_rng(batch)
+    hidden = tf.constant(rng.normal(size=(batch, 9, D)), tf.float32)
+    actions = tf.constant(rng.integers(0, 2, size=(batch, N)), tf.float32)
+    output, rows = _run(hidden, actions, blocks)
+    np.testing.assert_allclose(output, _masked(hidden, actions, blocks), atol=1e-5)
+    assert rows == actions.numpy().sum(axis=0).astype(int).tolist()
+
+
+def test_a_block_nobody_retains_is_not_run(blocks):
+    hidden = tf.random.normal([6, 9, D], seed=1)
+    actions = tf.constant([[1, 0, 1, 1, 0]] * 6, tf.float32)
+    output, rows = _run(hidden, actions, blocks)
+    assert rows == [6, 0, 6, 6, 0]
+    np.testing.assert_allclose(output, _masked(hidden, actions, blocks), atol=1e-5)
+
+
+def test_every_user_skipping_everything(blocks):
+    hidden = tf.random.normal([4, 9, D], seed=2)
+    output, rows = _run(hidden, tf.zeros([4, N]), blocks)
+    np.testing.assert_array_equal(output, hidden)
+    assert rows == [0] * N
+
+
+def test_an_empty_batch(blocks):
+    output, rows = _run(tf.zeros([0, 9, D]), tf.zeros([0, N]), blocks)
+    assert output.shape == (0, 9, D) and rows == [0] * N
+
+
+def test_zero_row_block_call(blocks):
+    assert blocks[0](tf.zeros([0, 9, D])).shape == (0, 9, D)
+
+
+# The private TensorFlow API `skipping.py` depends on (its only uses in the package): these tests
+# say what changed in TensorFlow and where to look, rather than leave a slower export behind.
+_PRIVATE_API = (
+    "TensorFlow {version} changed private API that skiprec_tf/serving/skipping.py relies on: {what}."
+    " See the docstrings of _function_call and _optimized_call there: the plan choice of"
+    " run_retained_blocks must stay a call of the chosen plan's function (not lowered to"
+    " switch/merge), each plan a call of its own, not inlined function."
+)
+
+
+def _private_api_changed(what):
+    return _PRIVATE_API.format(version=tf.__version__, what=what)
+
+
+def test_cond_v2_indexed_case_still_takes_lower_using_switch_merge():
+    try:
+        from tensorflow.python.ops import cond_v2
+    except ImportError as error:
+        pytest.fail(_private_api_changed(f"tensorflow.python.ops.cond_v2 is gone ({error})"))
+    indexed_case = getattr(cond_v2, "indexed_case", None)
+    assert indexed_case is not None, _private_api_changed("cond_v2.indexed_case is gone")
+    parameters = inspect.signature(indexed_case).parameters
+    assert "lower_using_switch_merge" in parameters, _private_api_changed(
+        f"cond_v2.indexed_case{inspect.signature(indexed_case)} has no lower_using_switch_merge"
+    )
+
+
+def test_the_plan_choice_stays_a_call_of_noinline_plan_functions(blocks):
+    block = StackedBlocks(blocks).read()
+    try:
+        traced = tf.function(lambda hidden, actions: run_retained_blocks(hidden, actions, block))
+        graph = traced.get_concrete_function(
+            tf.TensorSpec([None, 9, D]), tf.TensorSpec([None, N])
+        ).graph.as_graph_def()
+    except (TypeError, ValueError) as error:
+        pytest.fail(_private_api_changed(f"tracing run_retained_blocks failed: {error!r}"))
+    library = {function.signature.name: function for function in graph.library.function}
+    cases = [n for n in graph.node if n.op in ("Case", "StatelessCase")]
+    assert len(cases) == 1, _private_api_changed(
+        f"the traced graph has {len(cases)} Case/StatelessCase ops choosing the plan, not 1"
+    )
+    (choice,) = cases
+    assert "_lower_using_switch_merge" in choice.attr, _private_api_changed(
+        "cond_v2.indexed_case no longer sets the _lower_using_switch_merge attribute"
+    )
+    assert not choice.attr["_lower_using_switch_merge"].b, _private_api_changed(
+        "cond_v2.indexed_case(..., lower_using_switch_merge=False) sets it to true"
+    )
+    branches = [library[branch.name] for branch in choice.attr["branches"].list.func]
+    assert len(branches) == 2, "one branch per plan"
+    for branch in branches:
+        called = [
+            library[n.attr["f"].func.name]
+            for n in branch.node_def
+            if n.op in ("PartitionedCall", "StatefulPartitionedCall")
+        ]
+        assert len(called) == 1, _private_api_changed(
+            f"plan branch {branch.signature.name} has {len(called)} function calls, not 1: the"
+            " plan's tf.function was inlined"
+        )
+        assert called[0].attr["_noinline"].b, _private_api_changed(
+            f"{called[0].signature.name}, a plan's function, lost its _noinline attribute"
+        )
+
+
+def _private_tensorflow_api(path):
+    """`(function, what)` of every import of `tensorflow.python`, use of `indexed_case` and keyword
+    `experimental_attributes` in the file; `function` is the top-level function or class it is in
+    (None at module level)."""
+    for top in ast.parse(path.read_text(), str(path)).body:
+        function = top.name if isinstance(top, ast.FunctionDef | ast.ClassDef) else None
+        for node in ast.walk(top):
+            if isinstance(node, ast.ImportFrom | ast.Import):
+                names = [node.module] if isinstance(node, ast.ImportFrom) else []
+                names += [alias.name for alias in node.names]
+                if any(name and name.startswith("tensorflow.python") for name in names):
+                    yield function, "import tensorflow.python"
+            elif isinstance(node, ast.keyword) and node.arg == "experimental_attributes":
+                yield function, "experimental_attributes"
+            elif isinstance(node, ast.Attribute) and node.attr == "indexed_case":
+                yield function, "cond_v2.indexed_case"
+
+
+def test_private_tensorflow_api_only_behind_its_two_functions():
+    package = pathlib.Path(__file__).resolve().parents[2] / "skiprec_tf"
+    uses = {
+        (str(path.relative_to(package)), function, what)
+        for path in sorted(package.rglob("*.py"))
+        for function, what in _private_tensorflow_api(path)
+    }
+    assert uses == {
+        ("serving/skipping.py", None, "import tensorflow.python"),
+        ("serving/skipping.py", "_function_call", "cond_v2.indexed_case"),
+        ("serving/skipping.py", "_optimized_call", "experimental_attributes"),
+    }, "private TensorFlow API belongs behind _function_call or _optimized_call (skipping.py)"
