@@ -3,7 +3,6 @@
 import functools
 
 import tensorflow as tf
-from tensorflow.python.ops import cond_v2  # private: only in _function_call, see there
 
 SKIPPED, SOME_ROWS, ALL_ROWS = 0, 1, 2
 
@@ -20,9 +19,8 @@ def run_retained_blocks(hidden, actions, block):
       - several users: one branch per block: nobody retains the block (nothing runs, not even a
         gather), some rows do (gather them, run the block, scatter them back), or every row does
         (the block as is).
-    Each plan runs as a call of its own function (`_optimized_call`), chosen by a function call
-    (`_function_call`), so that neither plan's ops are visited by a request that takes the
-    other (inlined, that cost 0.3 ms at batch 1, d = 64, and 0.5 ms at d = 256).
+    Each plan runs as a call of its own function (`_optimized_call`), chosen by `tf.switch_case`,
+    so that a request visits none of the other plan's ops: its branch holds one call op.
 
     Args:
       hidden: `[batch, seq_len, d]` block input E_0.
@@ -40,7 +38,9 @@ def run_retained_blocks(hidden, actions, block):
         _optimized_call(lambda hidden, actions, plan=plan: plan(hidden, actions, block))
         for plan in (_several_users, _one_user)
     )
-    return _function_call(
+    # The public switch_case is lowered to switch/merge, as fast here as the non-lowered case op
+    # of the private cond_v2.indexed_case that choosing the plan used before (docs/results.md).
+    return tf.switch_case(
         tf.cast(tf.shape(hidden)[0] == 1, tf.int32),
         [lambda: several_users(hidden, actions), lambda: one_user(hidden, actions)],
     )
@@ -81,12 +81,12 @@ def _gather_run_scatter(block, hidden, retain):
 def _optimized_call(fn):
     """`fn` as a call of its own function, which TensorFlow optimizes like the top-level graph.
 
-    The body of a branch of `_function_call` is not: there a MatMul + BiasAdd stays two plain
-    ops instead of one fused oneDNN op, 25% slower (batch 1, d = 256). The attribute keeps the
-    call from being inlined into the branch.
+    Inlined into the plan choice's branch it is not: there a MatMul + BiasAdd stays two plain ops
+    instead of one fused oneDNN op; a plain `tf.function` (inlined) made SkipRec-RL's batch-1
+    requests 24-28% slower (docs/results.md). The attribute keeps the call from being inlined.
 
-    Private TensorFlow API, one of the package's two uses (with `_function_call`): `_noinline` is
-    no documented attribute of `tf.function`, only one that `experimental_attributes` accepts.
+    The package's one use of private TensorFlow API: `_noinline` is no documented attribute of
+    `tf.function`, only one that `experimental_attributes` accepts.
     `tests/serving/test_skipping.py` fails if TensorFlow stops accepting or keeping it.
 
     Args:
@@ -96,28 +96,3 @@ def _optimized_call(fn):
       `fn` as a `tf.function` whose calls stay calls (`PartitionedCall`) in the caller's graph.
     """
     return tf.function(fn, autograph=False, experimental_attributes={"_noinline": True})
-
-
-def _function_call(branch_index, branch_fns):
-    """`tf.switch_case` kept as a call of the chosen branch's function.
-
-    `tf.switch_case` marks its op to be lowered to switch/merge, which inlines every branch into
-    the caller's graph, where the executor still visits each op of an untaken branch (as dead).
-    The public API has no option for this, so this calls `cond_v2.indexed_case` (what
-    `tf.switch_case` calls) directly; the attribute it sets (`_lower_using_switch_merge`: false)
-    is saved in the SavedModel and honoured by any TensorFlow runtime, TF Serving included.
-
-    Private TensorFlow API (`tensorflow.python.ops.cond_v2`), one of the package's two uses (with
-    `_optimized_call`). `tests/serving/test_skipping.py` fails if TensorFlow changes it, and
-    `tests/serving/test_export.py` checks the exported graph keeps the attribute.
-
-    Args:
-      branch_index: int32 scalar, the branch to run.
-      branch_fns: the branches, callables of no argument returning the same structure.
-
-    Returns:
-      The chosen branch's outputs.
-    """
-    if tf.executing_eagerly():
-        return branch_fns[int(branch_index)]()
-    return cond_v2.indexed_case(branch_index, branch_fns, lower_using_switch_merge=False)

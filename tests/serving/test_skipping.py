@@ -1,7 +1,6 @@
 """Real skipping equals the masked Eq. 5, runs only retained rows, and its private TF API holds."""
 
 import ast
-import inspect
 import pathlib
 
 import numpy as np
@@ -87,31 +86,17 @@ def test_zero_row_block_call(blocks):
     assert blocks[0](tf.zeros([0, 9, D])).shape == (0, 9, D)
 
 
-# The private TensorFlow API `skipping.py` depends on (its only uses in the package): these tests
-# say what changed in TensorFlow and where to look, rather than leave a slower export behind.
+# The one private TensorFlow API `skipping.py` depends on (its only use in the package): these
+# tests say what changed in TensorFlow and where to look, rather than leave a slower export behind.
 _PRIVATE_API = (
     "TensorFlow {version} changed private API that skiprec_tf/serving/skipping.py relies on: {what}."
-    " See the docstrings of _function_call and _optimized_call there: the plan choice of"
-    " run_retained_blocks must stay a call of the chosen plan's function (not lowered to"
-    " switch/merge), each plan a call of its own, not inlined function."
+    " See the docstring of _optimized_call there: each plan of run_retained_blocks must stay a"
+    " call of its own function, not inlined into the plan choice."
 )
 
 
 def _private_api_changed(what):
     return _PRIVATE_API.format(version=tf.__version__, what=what)
-
-
-def test_cond_v2_indexed_case_still_takes_lower_using_switch_merge():
-    try:
-        from tensorflow.python.ops import cond_v2
-    except ImportError as error:
-        pytest.fail(_private_api_changed(f"tensorflow.python.ops.cond_v2 is gone ({error})"))
-    indexed_case = getattr(cond_v2, "indexed_case", None)
-    assert indexed_case is not None, _private_api_changed("cond_v2.indexed_case is gone")
-    parameters = inspect.signature(indexed_case).parameters
-    assert "lower_using_switch_merge" in parameters, _private_api_changed(
-        f"cond_v2.indexed_case{inspect.signature(indexed_case)} has no lower_using_switch_merge"
-    )
 
 
 def test_the_plan_choice_stays_a_call_of_noinline_plan_functions(blocks):
@@ -129,12 +114,6 @@ def test_the_plan_choice_stays_a_call_of_noinline_plan_functions(blocks):
         f"the traced graph has {len(cases)} Case/StatelessCase ops choosing the plan, not 1"
     )
     (choice,) = cases
-    assert "_lower_using_switch_merge" in choice.attr, _private_api_changed(
-        "cond_v2.indexed_case no longer sets the _lower_using_switch_merge attribute"
-    )
-    assert not choice.attr["_lower_using_switch_merge"].b, _private_api_changed(
-        "cond_v2.indexed_case(..., lower_using_switch_merge=False) sets it to true"
-    )
     branches = [library[branch.name] for branch in choice.attr["branches"].list.func]
     assert len(branches) == 2, "one branch per plan"
     for branch in branches:
@@ -153,7 +132,7 @@ def test_the_plan_choice_stays_a_call_of_noinline_plan_functions(blocks):
 
 
 def _private_tensorflow_api(path):
-    """`(function, what)` of every import of `tensorflow.python`, use of `indexed_case` and keyword
+    """`(function, what)` of every import of `tensorflow.python` and keyword
     `experimental_attributes` in the file; `function` is the top-level function or class it is in
     (None at module level)."""
     for top in ast.parse(path.read_text(), str(path)).body:
@@ -166,19 +145,15 @@ def _private_tensorflow_api(path):
                     yield function, "import tensorflow.python"
             elif isinstance(node, ast.keyword) and node.arg == "experimental_attributes":
                 yield function, "experimental_attributes"
-            elif isinstance(node, ast.Attribute) and node.attr == "indexed_case":
-                yield function, "cond_v2.indexed_case"
 
 
-def test_private_tensorflow_api_only_behind_its_two_functions():
+def test_private_tensorflow_api_only_behind_optimized_call():
     package = pathlib.Path(__file__).resolve().parents[2] / "skiprec_tf"
     uses = {
         (str(path.relative_to(package)), function, what)
         for path in sorted(package.rglob("*.py"))
         for function, what in _private_tensorflow_api(path)
     }
-    assert uses == {
-        ("serving/skipping.py", None, "import tensorflow.python"),
-        ("serving/skipping.py", "_function_call", "cond_v2.indexed_case"),
-        ("serving/skipping.py", "_optimized_call", "experimental_attributes"),
-    }, "private TensorFlow API belongs behind _function_call or _optimized_call (skipping.py)"
+    assert uses == {("serving/skipping.py", "_optimized_call", "experimental_attributes")}, (
+        "private TensorFlow API belongs behind _optimized_call (serving/skipping.py)"
+    )
