@@ -16,9 +16,10 @@ tfd = tfp.distributions
 
 
 class SkipRecRL(SkipRec):
-    """L = L_CE + beta * L_RL (Eq. 10); the backbone trains under the sampled policy A^s, the
+    """L = L_CE + beta * L_RL (Eq. 8-10); the backbone trains under the sampled policy A^s, the
     policy by SCST with the greedy policy A^ as baseline. A recommendation is correct when the
-    true last item is in the top `reward_top_k` (5, as in the authors' code).
+    true last item is in the top `reward_top_k` (5, as in the authors' code). Actions are
+    `[batch, N]`, rewards and advantages `[batch]`.
 
     Args:
       gamma: the penalty of a wrong recommendation in Eq. 8.
@@ -60,12 +61,11 @@ class SkipRecRL(SkipRec):
         log_probs = tfd.Categorical(logits=logits).log_prob(chosen) * self.controlled
         return ce_loss, reinforce_loss(log_probs, advantage), advantage, sampled
 
-    def train_step(self, data):
-        inputs, targets = data
-        with tf.GradientTape() as tape:
-            ce_loss, rl_loss, _, sampled = self.losses(inputs, targets)
-            loss = ce_loss + self.beta * rl_loss  # Eq. 10
-        return self.apply_step(tape, loss, sampled)
+    def compute_loss(self, inputs, targets):
+        """L = L_CE + beta * L_RL (Eq. 10)."""
+        ce_loss, rl_loss, _, sampled = self.losses(inputs, targets)
+        self._track_usage(sampled)
+        return ce_loss + self.beta * rl_loss  # Eq. 10
 
     def get_config(self):
         return {
