@@ -16,10 +16,10 @@ class SkipRec(NextItNetPlus):
     With the policy's decisions I_l in {0, 1} per user, the adaptive output of block l is
     (Eq. 5) E_l^adaptive = I_l * block_l(E_{l-1}^adaptive) + (1 - I_l) * E_{l-1}^adaptive.
 
-    Inference uses the greedy policy (argmax; a random policy samples). This base class trains
-    the backbone under the policy's sampled actions with the cross-entropy only, which is the
-    whole training of the random policy; `SkipRecGumbel` and `SkipRecRL` override
-    `compute_loss`. All report the mean block usage of their training actions beside the loss.
+    Inference uses the greedy policy (argmax; a random policy samples). This base class has no
+    training loss: `SkipRecGumbel` (Eq. 6-7) and `SkipRecRL` (Eq. 8-10) implement
+    `compute_loss`, with any policy network, the random one included. Both report the mean
+    block usage of their training actions (`_track_usage`) beside the loss.
 
     `controlled` `[N]` marks the blocks the policy decides; the others are always retained. It
     starts all ones; `PolicySchedule` sets it per epoch for a warm-up (none controlled) and a
@@ -101,11 +101,10 @@ class SkipRec(NextItNetPlus):
         return self.usage_weight * tf.square(usage - self.target_usage)
 
     def compute_loss(self, inputs, targets):
-        """L_CE (Eq. 4) of the backbone under the policy's sampled actions."""
-        actions = self.sampled_actions(self.policy(inputs, training=True))
-        self._track_usage(actions)
-        hidden = self.encode(inputs, training=True, actions=actions)
-        return self.next_item_loss(hidden, inputs, targets)
+        raise NotImplementedError(
+            "SkipRec has no training loss of its own: train SkipRecGumbel or SkipRecRL, whatever "
+            "the policy network (the random one included)"
+        )
 
     def _track_usage(self, actions):
         """Adds the mean block usage of `actions` `[batch, N]` to the `block_usage` metric."""

@@ -21,6 +21,8 @@ class SkipRecRL(SkipRec):
     true last item is in the top `reward_top_k` (5, as in the authors' code). Actions are
     `[batch, N]`, rewards and advantages `[batch]`.
 
+    With a policy that has no trainable weights (the random one) the loss is L_CE alone.
+
     Args:
       gamma: the penalty of a wrong recommendation in Eq. 8.
       beta: the weight of L_RL in Eq. 10.
@@ -62,7 +64,16 @@ class SkipRecRL(SkipRec):
         return ce_loss, reinforce_loss(log_probs, advantage), advantage, sampled
 
     def compute_loss(self, inputs, targets):
-        """L = L_CE + beta * L_RL (Eq. 10)."""
+        """L = L_CE + beta * L_RL (Eq. 10); L_CE alone for a policy without trainable weights."""
+        # A policy without trainable weights (the random one) learns nothing from L_RL, so the loss
+        # is L_CE under the sampled actions (decided at trace time). L_RL would still change the
+        # reported loss (it has a value, not a gradient), and its greedy baseline would cost a
+        # forward pass and, as the random policy samples its "greedy" actions too, a second seed.
+        if not self.policy.trainable_weights:
+            sampled = self.sampled_actions(self.policy(inputs, training=True))
+            self._track_usage(sampled)
+            hidden = self.encode(inputs, training=True, actions=sampled)
+            return self.next_item_loss(hidden, inputs, targets)
         ce_loss, rl_loss, _, sampled = self.losses(inputs, targets)
         self._track_usage(sampled)
         return ce_loss + self.beta * rl_loss  # Eq. 10

@@ -50,7 +50,8 @@ def test_greedy_inference_is_deterministic_and_binary():
 
 
 @pytest.mark.parametrize(
-    "cls, policy_cls", [(SkipRec, RandomPolicy), (SkipRecGumbel, CNNPolicy), (SkipRecRL, GRUPolicy)]
+    "cls, policy_cls",
+    [(SkipRecRL, RandomPolicy), (SkipRecGumbel, CNNPolicy), (SkipRecRL, GRUPolicy)],
 )
 def test_train_steps_run_and_report_block_usage(cls, policy_cls):
     model = make_skiprec(cls, policy_cls)
@@ -61,6 +62,12 @@ def test_train_steps_run_and_report_block_usage(cls, policy_cls):
     assert 0.0 <= history.history["block_usage"][0] <= 1.0
     results = model.evaluate(inputs, targets, return_dict=True, verbose=0)
     assert {"mrr_at_5", "hr_at_20", "block_usage"} <= set(results)
+
+
+def test_skiprec_itself_has_no_training_loss():
+    model, (inputs, targets) = make_skiprec(SkipRec), make_batch()
+    with pytest.raises(NotImplementedError, match="SkipRecGumbel or SkipRecRL"):
+        model.compute_loss(inputs, targets)
 
 
 def test_uncontrolled_blocks_are_always_retained():

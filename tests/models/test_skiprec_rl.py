@@ -5,7 +5,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 from skiprec_testing import N, make_batch, make_skiprec
 
-from skiprec_tf.models import SkipRecRL
+from skiprec_tf.models import RandomPolicy, SkipRecRL
 from skiprec_tf.rewards import reinforce_loss
 
 
@@ -43,3 +43,19 @@ def test_rl_gradient_raises_the_log_prob_of_an_action_with_positive_advantage():
     assert (
         float(tf.reduce_sum(tfp.distributions.Categorical(logits=logits).log_prob(action))) < after
     )
+
+
+def test_random_policy_trains_on_the_cross_entropy_under_its_sampled_actions():
+    # The training of the random policy: one seed per step for the sample, L_CE alone.
+    model, (inputs, targets) = make_skiprec(SkipRecRL, RandomPolicy), make_batch()
+    model.compile(optimizer="adam")
+    seed_state = model.seed_generator.state.numpy()
+    sampled = model.sampled_actions(model.policy(inputs, training=True))
+    hidden = model.encode(inputs, training=True, actions=sampled)
+    expected = float(model.next_item_loss(hidden, inputs, targets))
+    after_one_seed = model.seed_generator.state.numpy()
+    model.seed_generator.state.assign(seed_state)
+    logs = model.train_step((inputs, targets))
+    assert float(logs["loss"]) == expected
+    assert float(logs["block_usage"]) == float(tf.reduce_mean(sampled))
+    np.testing.assert_array_equal(model.seed_generator.state, after_one_seed)
