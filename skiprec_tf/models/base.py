@@ -114,11 +114,3 @@ class SequentialRecommender(keras.Model):
     @property
     def metrics(self):
         return [self.loss_tracker, *self.ranking.trackers]
-
-    def get_config(self):
-        return {
-            "num_items": self.num_items,
-            "embedding_dim": self.embedding_dim,
-            "softmax": self.softmax,
-            "num_sampled": self.num_sampled,
-        }

@@ -125,10 +125,3 @@ class SkipRec(NextItNetPlus):
     @property
     def metrics(self):
         return [*super().metrics, self.block_usage_tracker]
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "target_usage": self.target_usage,
-            "usage_weight": self.usage_weight,
-        }

@@ -57,6 +57,3 @@ class SkipRecGumbel(SkipRec):
         hidden = self.encode(inputs, training=True, actions=actions)
         loss = self.next_item_loss(hidden, inputs, targets)
         return loss + tf.reduce_mean(self.usage_penalty(tf.reduce_mean(actions, axis=1)))
-
-    def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature}

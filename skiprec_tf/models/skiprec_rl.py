@@ -77,11 +77,3 @@ class SkipRecRL(SkipRec):
         ce_loss, rl_loss, _, sampled = self.losses(inputs, targets)
         self._track_usage(sampled)
         return ce_loss + self.beta * rl_loss  # Eq. 10
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "gamma": self.gamma,
-            "beta": self.beta,
-            "reward_top_k": self.reward_top_k,
-        }
