@@ -14,6 +14,10 @@ class SequentialRecommender(keras.Model):
     a sampled softmax; positions whose input or target is padding add nothing to the loss.
     Evaluation ranks the true last item against all items (item 0, padding, excluded).
 
+    As in TensorFlow Recommenders' `tfrs.Model`, `train_step` only runs the gradient tape around
+    `compute_loss(inputs, targets)`, applies the gradients to every trainable weight and reports
+    `training_trackers`; a model trained otherwise overrides `compute_loss` alone.
+
     Args:
       num_items: V, items are 1..V and 0 is padding.
       embedding_dim: d.
@@ -71,14 +75,27 @@ class SequentialRecommender(keras.Model):
             )
         return tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
 
+    def compute_loss(self, inputs, targets):
+        """The scalar training loss of a batch: here the cross-entropy of Eq. 4.
+
+        Not Keras' `Model.compute_loss(x, y, y_pred, sample_weight, training)`: Keras calls that
+        only from its own `train_step`/`test_step` and for a `loss` given to `compile`, neither
+        of which this model uses.
+
+        Args:
+          inputs: `[batch, seq_len]` item ids.
+          targets: `[batch, seq_len]` the next item of every position.
+        """
+        return self.next_item_loss(self.encode(inputs, training=True), inputs, targets)
+
     def train_step(self, data):
         inputs, targets = data
         with tf.GradientTape() as tape:
-            loss = self.next_item_loss(self.encode(inputs, training=True), inputs, targets)
+            loss = self.compute_loss(inputs, targets)
         gradients = tape.gradient(loss, self.trainable_variables)
         self.optimizer.apply(gradients, self.trainable_variables)
         self.loss_tracker.update_state(loss)
-        return {"loss": self.loss_tracker.result()}
+        return {tracker.name: tracker.result() for tracker in self.training_trackers}
 
     def test_step(self, data):
         inputs, targets = data
@@ -90,13 +107,10 @@ class SequentialRecommender(keras.Model):
         self.ranking.update(scores[:, 1:], targets[:, -1] - 1)
 
     @property
+    def training_trackers(self):
+        """The metrics `train_step` reports (`history.csv`, TensorBoard, the progress bar)."""
+        return [self.loss_tracker]
+
+    @property
     def metrics(self):
         return [self.loss_tracker, *self.ranking.trackers]
-
-    def get_config(self):
-        return {
-            "num_items": self.num_items,
-            "embedding_dim": self.embedding_dim,
-            "softmax": self.softmax,
-            "num_sampled": self.num_sampled,
-        }

@@ -3,21 +3,21 @@
 from skiprec_tf.config import ModelConfig, PolicyConfig
 from skiprec_tf.models.nextitnet import NextItNetPlus
 from skiprec_tf.models.policy import POLICIES
-from skiprec_tf.models.skiprec import SkipRec
 from skiprec_tf.models.skiprec_gumbel import SkipRecGumbel
 from skiprec_tf.models.skiprec_rl import SkipRecRL
 
 
 def build_recommender(model: ModelConfig, policy: PolicyConfig, num_items: int, seed: int = 0):
-    """NextItNet+, SkipRec-Gumbel, SkipRec-RL, or SkipRec with the random policy."""
-    backbone = dict(
-        embedding_dim=model.embedding_dim,
-        dilations=model.dilations,
-        kernel_size=model.kernel_size,
-        rezero=model.rezero,
-        softmax=model.softmax,
-        num_sampled=model.num_sampled,
-    )
+    """NextItNet+, or the SkipRec of `model.model` (Gumbel or RL) with the policy network
+    `policy.policy`; with the random policy the model is named `skiprec_random`."""
+    backbone = {
+        "embedding_dim": model.embedding_dim,
+        "dilations": model.dilations,
+        "kernel_size": model.kernel_size,
+        "rezero": model.rezero,
+        "softmax": model.softmax,
+        "num_sampled": model.num_sampled,
+    }
     if model.model == "nextitnet_plus":
         return NextItNetPlus(num_items, name="nextitnet_plus", **backbone)
     policy_network = POLICIES[policy.policy](
@@ -30,17 +30,14 @@ def build_recommender(model: ModelConfig, policy: PolicyConfig, num_items: int, 
         seed=seed,
         **backbone,
     )
-    if policy.policy == "random":
-        return SkipRec(num_items, name="skiprec_random", **skiprec)
+    name = "skiprec_random" if policy.policy == "random" else model.model
     if model.model == "skiprec_gumbel":
-        return SkipRecGumbel(
-            num_items, temperature=policy.temperature, name="skiprec_gumbel", **skiprec
-        )
+        return SkipRecGumbel(num_items, temperature=policy.temperature, name=name, **skiprec)
     return SkipRecRL(
         num_items,
         gamma=policy.gamma,
         beta=policy.beta,
         reward_top_k=policy.reward_top_k,
-        name="skiprec_rl",
+        name=name,
         **skiprec,
     )

@@ -1,6 +1,6 @@
 """NextItNet+: item embedding, N causal dilated residual blocks, softmax (paper section 3.3)."""
 
-from typing import Sequence
+from collections.abc import Sequence
 
 from skiprec_tf.layers import NextItNetBlock
 from skiprec_tf.models.base import SequentialRecommender
@@ -51,11 +51,3 @@ class NextItNetPlus(SequentialRecommender):
         for block in self.residual_blocks:
             hidden = block(hidden)
         return hidden
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "dilations": self.dilations,
-            "kernel_size": self.kernel_size,
-            "rezero": self.rezero,
-        }

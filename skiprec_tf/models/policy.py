@@ -90,7 +90,12 @@ class GRUPolicy(PolicyNetwork):
 
 class RandomPolicy(PolicyNetwork):
     """Retains every block with probability 0.5, for every user, at training and at inference
-    (the ablation of Table 3). Has no weights."""
+    (the ablation of Table 3), whatever the training method. Has no weights.
+
+    Its logits are all zero: `SkipRecRL` samples them (a fair coin per block, one seed per step)
+    and trains the backbone on L_CE alone; `SkipRecGumbel`'s straight-through sample of zero
+    logits is a fair coin per block too, the same distribution from another random stream.
+    """
 
     deterministic = False
 

@@ -16,9 +16,10 @@ class SkipRec(NextItNetPlus):
     With the policy's decisions I_l in {0, 1} per user, the adaptive output of block l is
     (Eq. 5) E_l^adaptive = I_l * block_l(E_{l-1}^adaptive) + (1 - I_l) * E_{l-1}^adaptive.
 
-    Inference uses the greedy policy (argmax; a random policy samples). This base class trains
-    the backbone under the policy's sampled actions with the cross-entropy only, which is the
-    whole training of the random policy; `SkipRecGumbel` and `SkipRecRL` override `train_step`.
+    Inference uses the greedy policy (argmax; a random policy samples). This base class has no
+    training loss: `SkipRecGumbel` (Eq. 6-7) and `SkipRecRL` (Eq. 8-10) implement
+    `compute_loss`, with any policy network, the random one included. Both report the mean
+    block usage of their training actions (`_track_usage`) beside the loss.
 
     `controlled` `[N]` marks the blocks the policy decides; the others are always retained. It
     starts all ones; `PolicySchedule` sets it per epoch for a warm-up (none controlled) and a
@@ -99,40 +100,28 @@ class SkipRec(NextItNetPlus):
             return tf.zeros_like(usage)
         return self.usage_weight * tf.square(usage - self.target_usage)
 
-    def train_step(self, data):
-        inputs, targets = data
-        with tf.GradientTape() as tape:
-            actions = self.sampled_actions(self.policy(inputs, training=True))
-            hidden = self.encode(inputs, training=True, actions=actions)
-            loss = self.next_item_loss(hidden, inputs, targets)
-        return self.apply_step(tape, loss, actions)
+    def compute_loss(self, inputs, targets):
+        raise NotImplementedError(
+            "SkipRec has no training loss of its own: train SkipRecGumbel or SkipRecRL, whatever "
+            "the policy network (the random one included)"
+        )
 
-    def apply_step(self, tape, loss, actions):
-        """One optimizer step on every weight; tracks the loss and the training block usage."""
-        gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
-        self.loss_tracker.update_state(loss)
+    def _track_usage(self, actions):
+        """Adds the mean block usage of `actions` `[batch, N]` to the `block_usage` metric."""
         self.block_usage_tracker.update_state(tf.reduce_mean(actions, axis=1))
-        return {
-            "loss": self.loss_tracker.result(),
-            "block_usage": self.block_usage_tracker.result(),
-        }
 
     def test_step(self, data):
         inputs, targets = data
         actions = self.inference_actions(inputs)
         scores = self.output_layer(self.encode(inputs, actions=actions)[:, -1])
         self.update_ranking(scores, targets)
-        self.block_usage_tracker.update_state(tf.reduce_mean(actions, axis=1))
+        self._track_usage(actions)
         return {**self.ranking.results(), "block_usage": self.block_usage_tracker.result()}
+
+    @property
+    def training_trackers(self):
+        return [*super().training_trackers, self.block_usage_tracker]
 
     @property
     def metrics(self):
         return [*super().metrics, self.block_usage_tracker]
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "target_usage": self.target_usage,
-            "usage_weight": self.usage_weight,
-        }

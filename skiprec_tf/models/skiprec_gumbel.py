@@ -32,7 +32,10 @@ def gumbel_straight_through(logits, temperature, seed):
 
 class SkipRecGumbel(SkipRec):
     """SkipRec trained end to end with the cross-entropy only; the policy learns through the
-    straight-through Gumbel-softmax (default tau = 10, the paper's).
+    straight-through Gumbel-softmax (Eq. 6-7; default tau = 10, the paper's).
+
+    `compute_loss` draws hard actions `[batch, N]` from the policy's logits `[batch, N, 2]`,
+    runs Eq. 5 under them and returns L_CE (Eq. 4) plus the optional usage penalty.
 
     Args:
       temperature: tau of Eq. 7.
@@ -45,16 +48,12 @@ class SkipRecGumbel(SkipRec):
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.temperature = temperature
 
-    def train_step(self, data):
-        inputs, targets = data
-        with tf.GradientTape() as tape:
-            logits = self.policy(inputs, training=True)
-            one_hot = gumbel_straight_through(logits, self.temperature, self.next_seed())
-            actions = self._only_controlled(one_hot[..., RETAIN])
-            hidden = self.encode(inputs, training=True, actions=actions)
-            loss = self.next_item_loss(hidden, inputs, targets)
-            loss += tf.reduce_mean(self.usage_penalty(tf.reduce_mean(actions, axis=1)))
-        return self.apply_step(tape, loss, actions)
-
-    def get_config(self):
-        return {**super().get_config(), "temperature": self.temperature}
+    def compute_loss(self, inputs, targets):
+        """L_CE under straight-through Gumbel actions (Eq. 6-7), plus the optional usage penalty."""
+        logits = self.policy(inputs, training=True)
+        one_hot = gumbel_straight_through(logits, self.temperature, self.next_seed())
+        actions = self._only_controlled(one_hot[..., RETAIN])
+        self._track_usage(actions)
+        hidden = self.encode(inputs, training=True, actions=actions)
+        loss = self.next_item_loss(hidden, inputs, targets)
+        return loss + tf.reduce_mean(self.usage_penalty(tf.reduce_mean(actions, axis=1)))

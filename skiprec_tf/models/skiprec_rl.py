@@ -16,9 +16,12 @@ tfd = tfp.distributions
 
 
 class SkipRecRL(SkipRec):
-    """L = L_CE + beta * L_RL (Eq. 10); the backbone trains under the sampled policy A^s, the
+    """L = L_CE + beta * L_RL (Eq. 8-10); the backbone trains under the sampled policy A^s, the
     policy by SCST with the greedy policy A^ as baseline. A recommendation is correct when the
-    true last item is in the top `reward_top_k` (5, as in the authors' code).
+    true last item is in the top `reward_top_k` (5, as in the authors' code). Actions are
+    `[batch, N]`, rewards and advantages `[batch]`.
+
+    With a policy that has no trainable weights (the random one) the loss is L_CE alone.
 
     Args:
       gamma: the penalty of a wrong recommendation in Eq. 8.
@@ -60,17 +63,17 @@ class SkipRecRL(SkipRec):
         log_probs = tfd.Categorical(logits=logits).log_prob(chosen) * self.controlled
         return ce_loss, reinforce_loss(log_probs, advantage), advantage, sampled
 
-    def train_step(self, data):
-        inputs, targets = data
-        with tf.GradientTape() as tape:
-            ce_loss, rl_loss, _, sampled = self.losses(inputs, targets)
-            loss = ce_loss + self.beta * rl_loss  # Eq. 10
-        return self.apply_step(tape, loss, sampled)
-
-    def get_config(self):
-        return {
-            **super().get_config(),
-            "gamma": self.gamma,
-            "beta": self.beta,
-            "reward_top_k": self.reward_top_k,
-        }
+    def compute_loss(self, inputs, targets):
+        """L = L_CE + beta * L_RL (Eq. 10); L_CE alone for a policy without trainable weights."""
+        # A policy without trainable weights (the random one) learns nothing from L_RL, so the loss
+        # is L_CE under the sampled actions (decided at trace time). L_RL would still change the
+        # reported loss (it has a value, not a gradient), and its greedy baseline would cost a
+        # forward pass and, as the random policy samples its "greedy" actions too, a second seed.
+        if not self.policy.trainable_weights:
+            sampled = self.sampled_actions(self.policy(inputs, training=True))
+            self._track_usage(sampled)
+            hidden = self.encode(inputs, training=True, actions=sampled)
+            return self.next_item_loss(hidden, inputs, targets)
+        ce_loss, rl_loss, _, sampled = self.losses(inputs, targets)
+        self._track_usage(sampled)
+        return ce_loss + self.beta * rl_loss  # Eq. 10

@@ -1,5 +1,7 @@
 """Tests of the causal dilated convolution and the NextItNet+ residual block (Eq. 1-2)."""
 
+import inspect
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -84,3 +86,21 @@ def test_block_equals_eq_2_written_with_keras_layers():
     residual = tf.nn.relu(block.norm1(block.conv1(x)))
     residual = tf.nn.relu(block.norm2(block.conv2(residual)))
     np.testing.assert_allclose(block(x), x + 0.7 * residual, atol=1e-5)
+
+
+@pytest.mark.parametrize(
+    "layer_fn",
+    [
+        lambda: CausalDilatedConv1D(6, kernel_size=2, dilation_rate=3, name="conv"),
+        lambda: NextItNetBlock(dilation=4, kernel_size=2, rezero=False, name="block"),
+    ],
+    ids=["CausalDilatedConv1D", "NextItNetBlock"],
+)
+def test_from_config_rebuilds_an_equal_layer(layer_fn):
+    layer = layer_fn()
+    layer.build((None, 12, 8))
+    config = layer.get_config()
+    arguments = set(inspect.signature(type(layer).__init__).parameters) - {"self", "kwargs"}
+    assert arguments <= set(config), "get_config returns every constructor argument"
+    rebuilt = type(layer).from_config(config)
+    assert type(rebuilt) is type(layer) and rebuilt.get_config() == config

@@ -1,0 +1,42 @@
+"""The policy networks: N x 2 logits from a sequence; the random one retains half of the blocks."""
+
+import inspect
+
+import pytest
+import tensorflow as tf
+from skiprec_testing import D, N, V, make_batch, make_skiprec
+
+from skiprec_tf.models import CNNPolicy, GRUPolicy, RandomPolicy
+
+
+@pytest.mark.parametrize("policy_cls", [CNNPolicy, GRUPolicy, RandomPolicy])
+def test_policies_give_n_by_2_logits(policy_cls):
+    policy = policy_cls(V, N, D)
+    assert policy(make_batch()[0]).shape == (6, N, 2)
+    assert (len(policy.trainable_weights) == 0) == (policy_cls is RandomPolicy)
+
+
+def test_random_policy_retains_about_half_of_the_blocks():
+    model = make_skiprec(policy_cls=RandomPolicy)
+    inputs = make_batch(rows=500)[0]
+    usage = float(tf.reduce_mean(model.inference_actions(inputs)))
+    assert 0.45 < usage < 0.55
+
+
+@pytest.mark.parametrize(
+    "policy_fn",
+    [
+        lambda: CNNPolicy(V, N, D, block_dilations=(1, 2, 4), name="cnn"),
+        lambda: GRUPolicy(V, N, D, name="gru"),
+        lambda: RandomPolicy(V, N, D, name="random"),
+    ],
+    ids=["CNNPolicy", "GRUPolicy", "RandomPolicy"],
+)
+def test_policy_is_rebuilt_from_its_config(policy_fn):
+    policy = policy_fn()
+    policy(make_batch()[0])
+    config = policy.get_config()
+    arguments = set(inspect.signature(type(policy).__init__).parameters) - {"self", "kwargs"}
+    assert arguments <= set(config), "get_config returns every constructor argument"
+    for rebuilt in (type(policy).from_config(config), type(policy)(**config)):
+        assert type(rebuilt) is type(policy) and rebuilt.get_config() == config

@@ -1,0 +1,61 @@
+"""SkipRec-RL: the self-critical REINFORCE loss (Eq. 9) beside the cross-entropy (Eq. 10)."""
+
+import numpy as np
+import tensorflow as tf
+import tensorflow_probability as tfp
+from skiprec_testing import N, make_batch, make_skiprec
+
+from skiprec_tf.models import RandomPolicy, SkipRecRL
+from skiprec_tf.rewards import reinforce_loss
+
+
+def test_rl_advantage_is_zero_when_sampled_equals_greedy():
+    model, (inputs, targets) = make_skiprec(SkipRecRL), make_batch()
+    # A certain policy: every block's retain logit far above its skip logit.
+    model.policy.logits.kernel.assign(tf.zeros_like(model.policy.logits.kernel))
+    model.policy.logits.bias.assign(tf.tile([-30.0, 30.0], [N]))
+    with tf.GradientTape() as tape:
+        _, rl_loss, advantage, sampled = model.losses(inputs, targets)
+    np.testing.assert_array_equal(sampled, np.ones([6, N]))
+    np.testing.assert_array_equal(advantage, np.zeros(6))
+    assert float(rl_loss) == 0.0
+    gradient = tape.gradient(rl_loss, model.policy.logits.bias)
+    assert gradient is None or float(tf.reduce_max(tf.abs(gradient))) == 0.0
+
+
+def test_rl_gradient_raises_the_log_prob_of_an_action_with_positive_advantage():
+    logits = tf.Variable(tf.zeros([1, N, 2]))
+    action = tf.constant([[1, 0, 0, 1]])
+    distribution = tfp.distributions.Categorical(logits=logits)
+    before = float(tf.reduce_sum(distribution.log_prob(action)))
+    with tf.GradientTape() as tape:
+        loss = reinforce_loss(
+            tfp.distributions.Categorical(logits=logits).log_prob(action), tf.constant([0.5])
+        )
+    logits.assign_sub(0.1 * tape.gradient(loss, logits))
+    after = float(tf.reduce_sum(tfp.distributions.Categorical(logits=logits).log_prob(action)))
+    assert after > before
+    with tf.GradientTape() as tape:  # and lowers it with a negative advantage
+        loss = reinforce_loss(
+            tfp.distributions.Categorical(logits=logits).log_prob(action), tf.constant([-0.5])
+        )
+    logits.assign_sub(0.1 * tape.gradient(loss, logits))
+    assert (
+        float(tf.reduce_sum(tfp.distributions.Categorical(logits=logits).log_prob(action))) < after
+    )
+
+
+def test_random_policy_trains_on_the_cross_entropy_under_its_sampled_actions():
+    # The training of the random policy: one seed per step for the sample, L_CE alone.
+    model, (inputs, targets) = make_skiprec(SkipRecRL, RandomPolicy), make_batch()
+    model.compile(optimizer="adam")
+    seed_state = model.seed_generator.state.numpy()
+    sampled = model.sampled_actions(model.policy(inputs, training=True))
+    hidden = model.encode(inputs, training=True, actions=sampled)
+    expected = float(model.next_item_loss(hidden, inputs, targets))
+    after_one_seed = model.seed_generator.state.numpy()
+    model.seed_generator.state.assign(seed_state)
+    logs = model.train_step((inputs, targets))
+    assert float(logs["loss"]) == expected
+    assert float(logs["block_usage"]) == float(tf.reduce_mean(sampled))
+    np.testing.assert_array_equal(model.seed_generator.state, after_one_seed)
