@@ -16,6 +16,7 @@ def _main(*args, cwd):
         cwd=cwd,
         env=env,
         capture_output=True,
+        check=False,  # the tests read the exit code
         text=True,
         timeout=300,
     )

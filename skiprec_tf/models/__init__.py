@@ -9,12 +9,12 @@ from skiprec_tf.models.skiprec_gumbel import SkipRecGumbel
 from skiprec_tf.models.skiprec_rl import SkipRecRL
 
 __all__ = [
-    "SequentialRecommender",
-    "NextItNetPlus",
-    "PolicyNetwork",
     "CNNPolicy",
     "GRUPolicy",
+    "NextItNetPlus",
+    "PolicyNetwork",
     "RandomPolicy",
+    "SequentialRecommender",
     "SkipRec",
     "SkipRecGumbel",
     "SkipRecRL",
