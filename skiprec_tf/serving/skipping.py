@@ -83,7 +83,7 @@ def _optimized_call(fn):
 
     Inlined into the plan choice's branch it is not: there a MatMul + BiasAdd stays two plain ops
     instead of one fused oneDNN op; a plain `tf.function` (inlined) made SkipRec-RL's batch-1
-    requests 24-28% slower (docs/results.md). The attribute keeps the call from being inlined.
+    requests 23-25% slower (docs/results.md). The attribute keeps the call from being inlined.
 
     The package's one use of private TensorFlow API: `_noinline` is no documented attribute of
     `tf.function`, only one that `experimental_attributes` accepts.

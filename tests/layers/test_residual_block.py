@@ -30,16 +30,6 @@ def test_is_causal(layer_fn, changed):
     assert np.abs(out_x[:, changed] - out_y[:, changed]).max() > 1e-4, "position j must see itself"
 
 
-def test_causal_conv_matches_keras_conv1d():
-    conv = CausalDilatedConv1D(6, kernel_size=3, dilation_rate=4)
-    x = tf.random.normal([3, 20, 5], seed=1)
-    conv(x)
-    reference = tf.keras.layers.Conv1D(6, 3, dilation_rate=4, padding="causal")
-    reference.build(x.shape)
-    reference.set_weights([conv.kernel.numpy().reshape(3, 5, 6), conv.bias.numpy()])
-    np.testing.assert_allclose(conv(x), reference(x), atol=1e-5)
-
-
 def test_receptive_field_of_a_block():
     # A block with dilation r looks (k - 1) * (r + 2r) = 6r positions back, and no further.
     block = _random_block(dilation=1)
