@@ -33,8 +33,8 @@ def format_block_usage(usage: dict) -> str:
 
 
 def format_run_report(table1: str, results: dict, run_dir: str) -> str:
-    """What a run prints at its end: the data set (Table 1), the test metrics next to MostPop's,
-    SkipRec's block usage, and where the run directory is."""
+    """What a run prints at its end: the data set (Table 1), the test metrics next to MostPop's
+    and the first-order Markov chain's, SkipRec's block usage, and where the run directory is."""
     lines = [
         table1,
         (
@@ -42,7 +42,11 @@ def format_run_report(table1: str, results: dict, run_dir: str) -> str:
             "all items):"
         ),
         format_metrics_table(
-            {results["model"]: results["test"], "MostPop": results["most_popular"]}
+            {
+                results["model"]: results["test"],
+                "MostPop": results["most_popular"],
+                "Markov chain": results["markov_chain"],
+            }
         ),
     ]
     if "block_usage" in results:

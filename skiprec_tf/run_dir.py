@@ -1,5 +1,6 @@
 """A run directory: the one place that knows its layout, its files, its checkpoints and its model."""
 
+import hashlib
 import json
 import os
 
@@ -45,6 +46,7 @@ class RunDir:
     item_ids_file = property(lambda self: self._file("item_ids.npy"))
     history_file = property(lambda self: self._file("history.csv"))
     metrics_file = property(lambda self: self._file("metrics.json"))
+    test_ranks_file = property(lambda self: self._file("test_ranks.npz"))
     block_usage_csv = property(lambda self: self._file("block_usage.csv"))
     block_usage_png = property(lambda self: self._file("block_usage.png"))
     tensorboard_dir = property(lambda self: self._file("tensorboard"))
@@ -93,6 +95,20 @@ class RunDir:
         with open(self.metrics_file) as f:
             return json.load(f)
 
+    def write_test_ranks(self, ranks: dict, test_sequences: np.ndarray) -> None:
+        """`{name: ranks [n]}` of the test targets, with a fingerprint of the test split."""
+        tmp = f"{self.test_ranks_file}.tmp.npz"
+        np.savez(tmp, split=split_fingerprint(test_sequences), **ranks)
+        os.replace(tmp, self.test_ranks_file)
+
+    def read_test_ranks(self):
+        """(`{name: ranks}`, the test split's fingerprint) of `write_test_ranks`."""
+        if not os.path.isfile(self.test_ranks_file):
+            raise ConfigError(f"{self.path}: no test_ranks.npz (a run that has not finished)")
+        with np.load(self.test_ranks_file) as saved:
+            ranks = {name: saved[name] for name in saved.files if name != "split"}
+            return ranks, str(saved["split"])
+
     # Checkpoints and the model.
 
     def model_checkpoint(self):
@@ -111,6 +127,12 @@ class RunDir:
         model = build_model(config, len(item_ids) - 1)
         tf.train.Checkpoint(model=model).restore(path).expect_partial()
         return config, model, item_ids
+
+
+def split_fingerprint(sequences: np.ndarray) -> str:
+    """A digest of a split's sequences: two runs are paired only on the same test split."""
+    array = np.ascontiguousarray(sequences, dtype=np.int32)
+    return hashlib.sha256(str(array.shape).encode() + array.tobytes()).hexdigest()
 
 
 def _write_text(path: str, text: str) -> None:

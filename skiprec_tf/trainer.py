@@ -3,22 +3,26 @@
 import sys
 
 import keras
+import numpy as np
 import tensorflow as tf
 from absl import logging
 
 from skiprec_tf.analysis import analyse_block_usage
-from skiprec_tf.baselines import evaluate_most_popular
+from skiprec_tf.baselines import MarkovChain, MostPop, baseline_ranks, mean_metrics
 from skiprec_tf.callbacks import PolicySchedule, TensorBoardLogger, TrainingState
 from skiprec_tf.config import RunConfig
 from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
 from skiprec_tf.data.preprocess import SequenceData
 from skiprec_tf.data.stats import format_table1
 from skiprec_tf.errors import ConfigError
+from skiprec_tf.metrics import target_ranks
 from skiprec_tf.models import SkipRec
 from skiprec_tf.report import format_run_report
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.run_dir import build_model as build_recommender_model
 from skiprec_tf.two_stage import load_backbone
+
+BASELINES = ("most_popular", "markov_chain")  # their keys in metrics.json and test_ranks.npz
 
 
 def build_model(config: RunConfig, num_items: int) -> keras.Model:
@@ -53,7 +57,7 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
     state.restore_best()
     results = evaluate(model, config, data, float(state.best_score), run, user_groups)
     run.write_metrics(results)
-    write_test_summaries(run, results["test"], int(model.optimizer.iterations))
+    write_test_summaries(run, results, int(model.optimizer.iterations))
     print(format_run_report(format_table1(config.data.name, data), results, run.path))
     return results
 
@@ -116,14 +120,19 @@ def fit(model, config: RunConfig, data, run: RunDir, callbacks, state, start_epo
 
 
 def evaluate(model, config: RunConfig, data, best_valid: float, run: RunDir, user_groups) -> dict:
-    """metrics.json: the model's test metrics next to MostPop's, the data set sizes, and
-    SkipRec's block usage."""
+    """metrics.json: the model's test metrics next to the baselines' (MostPop, the Markov chain),
+    the data set sizes, and SkipRec's block usage. The rank of every test target under each is
+    written to the run's `test_ranks.npz`, for paired comparisons."""
     batch_size = config.train.eval_batch_size
     test = model.evaluate(evaluation_batches(data.test, batch_size), return_dict=True, verbose=0)
+    ranks = {"model": model_ranks(model, data.test, batch_size)}
+    for baseline in (MostPop(data.train, data.num_items), MarkovChain(data.train, data.num_items)):
+        ranks[baseline.name] = baseline_ranks(baseline, data.test, batch_size)
+    run.write_test_ranks(ranks, data.test)
     results = {
         "model": model.name,
         "test": {name: float(value) for name, value in test.items() if name != "loss"},
-        "most_popular": evaluate_most_popular(data.train, data.test, data.num_items, batch_size),
+        **{name: mean_metrics(ranks[name]) for name in BASELINES},
         "best_valid_mrr_at_5": best_valid,
         "epochs": config.train.epochs,
         "data": {
@@ -142,10 +151,28 @@ def evaluate(model, config: RunConfig, data, best_valid: float, run: RunDir, use
     return results
 
 
-def write_test_summaries(run: RunDir, metrics: dict, step: int) -> None:
-    """TensorBoard's `test/<metric>` scalars."""
+def model_ranks(model, sequences, batch_size: int) -> np.ndarray:
+    """1-based rank `[n]` of the last item of every sequence under the model's scores."""
+    rank = tf.function(
+        lambda inputs, targets: target_ranks(
+            model(inputs, training=False)[:, 1:], targets[:, -1] - 1
+        )
+    )
+    ranks = [
+        rank(inputs, targets).numpy()
+        for inputs, targets in evaluation_batches(sequences, batch_size)
+    ]
+    return np.concatenate(ranks).astype(np.int32)
+
+
+def write_test_summaries(run: RunDir, results: dict, step: int) -> None:
+    """TensorBoard's `test/<metric>` scalars of the model and `test/<baseline>/<metric>` of the
+    baselines, so that a model below a baseline shows at once."""
     writer = tf.summary.create_file_writer(run.tensorboard_dir)
     with writer.as_default():
-        for name, value in metrics.items():
+        for name, value in results["test"].items():
             tf.summary.scalar(f"test/{name}", value, step=step)
+        for baseline in BASELINES:
+            for name, value in results[baseline].items():
+                tf.summary.scalar(f"test/{baseline}/{name}", value, step=step)
     writer.close()

@@ -8,10 +8,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from skiprec_tf.baselines import mean_metrics
 from skiprec_tf.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.metrics import METRIC_NAMES
+from skiprec_tf.run_dir import RunDir
 from skiprec_tf.trainer import build_model, train_and_evaluate
 
 
@@ -72,6 +74,17 @@ def test_run_directory_contents(tmp_path, data):
     assert metrics["data"]["test"] == len(data.test)
     tags = _tensorboard_tags(run_dir / "tensorboard")
     assert {"train/loss", "train/learning_rate", "valid/mrr_at_5", "test/hr_at_20"} <= tags
+    assert {"test/most_popular/mrr_at_5", "test/markov_chain/hr_at_20"} <= tags
+    # The ranks saved for paired comparisons give the metrics reported.
+    ranks, _ = RunDir(str(run_dir)).read_test_ranks()
+    assert set(ranks) == {"model", "most_popular", "markov_chain"}
+    for name, key in (
+        ("model", "test"),
+        ("most_popular", "most_popular"),
+        ("markov_chain", "markov_chain"),
+    ):
+        assert len(ranks[name]) == len(data.test)
+        assert mean_metrics(ranks[name]) == pytest.approx(metrics[key], abs=1e-5), name
     with pytest.raises(ConfigError, match="--resume"):
         train_and_evaluate(_config(run_dir, epochs=2), data)
     other = dataclasses.replace(
