@@ -12,21 +12,33 @@ BEST_METRIC = "val_mrr_at_5"
 class TrainingState(keras.callbacks.Callback):
     """Checkpoints everything a resumed run needs, and the best model by validation MRR@5.
 
-    The run's `checkpoints/last` holds the model, the optimizer, the number of finished epochs
-    and the best validation score, written after every epoch; its `checkpoints/best` holds the
-    model of the best epoch. TensorFlow writes the checkpoint files first and the `checkpoint`
-    index last, atomically, so an interrupted write never replaces a good one.
+    The run's `checkpoints/last` holds the model, the optimizer, the number of finished epochs,
+    the best validation score and its epoch, written after every epoch; its `checkpoints/best`
+    holds the model of the best epoch. TensorFlow writes the checkpoint files first and the
+    `checkpoint` index last, atomically, so an interrupted write never replaces a good one.
+
+    With `patience`, training stops (early stopping) once the best score is `patience` epochs
+    old; a resumed run that had stopped stays stopped.
     """
 
-    def __init__(self, run: RunDir, model: keras.Model, first_best_epoch: int = 0):
-        """`first_best_epoch`: earlier epochs (a policy warm-up or curriculum) never count as best."""
+    def __init__(
+        self, run: RunDir, model: keras.Model, first_best_epoch: int = 0, patience: int = 0
+    ):
+        """`first_best_epoch`: earlier epochs (a policy warm-up or curriculum) never count as best;
+        `patience`: epochs without a better score before training stops (0: never)."""
         super().__init__()
         self.run = run
         self.first_best_epoch = first_best_epoch
+        self.patience = patience
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.best_score = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_score")
+        self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
         last = tf.train.Checkpoint(
-            model=model, optimizer=model.optimizer, epoch=self.epoch, best_score=self.best_score
+            model=model,
+            optimizer=model.optimizer,
+            epoch=self.epoch,
+            best_score=self.best_score,
+            best_epoch=self.best_epoch,
         )
         self.last = tf.train.CheckpointManager(last, run.last_checkpoints, 1)
         self.best = tf.train.CheckpointManager(
@@ -49,14 +61,31 @@ class TrainingState(keras.callbacks.Callback):
         self.best.checkpoint.restore(path).expect_partial()
         logging.info("Restored the best model from %s", path)
 
+    def stopped_early(self) -> bool:
+        """Whether the best score is `patience` epochs old (always False without patience)."""
+        finished = int(self.epoch)
+        if not self.patience or finished <= self.first_best_epoch:
+            return False
+        return finished - max(int(self.best_epoch), self.first_best_epoch) >= self.patience
+
     def on_epoch_end(self, epoch, logs=None):
         score = float(logs[BEST_METRIC])
         if epoch >= self.first_best_epoch and score > float(self.best_score):
             self.best_score.assign(score)
+            self.best_epoch.assign(epoch + 1)
             self.best.save(checkpoint_number=epoch + 1)
             logging.info("New best %s %.5f after epoch %d", BEST_METRIC, score, epoch + 1)
         self.epoch.assign(epoch + 1)
         self.last.save(checkpoint_number=epoch + 1)
+        if self.stopped_early():
+            self.model.stop_training = True
+            logging.info(
+                "Early stop after epoch %d: %s has not improved for %d epochs (best: epoch %d)",
+                epoch + 1,
+                BEST_METRIC,
+                self.patience,
+                int(self.best_epoch),
+            )
 
 
 class TensorBoardLogger(keras.callbacks.Callback):

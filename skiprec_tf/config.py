@@ -173,6 +173,11 @@ class ModelConfig:
     rezero: bool = option(
         True, "NextItNet+ (lambda learnable from 0); false gives NextItNet (lambda = 1)."
     )
+    dropout: float = option(
+        0.0,
+        "In training, the rate of units dropped from the item embeddings and from every block's "
+        "residual branch F(E) (not in the paper; inference never drops).",
+    )
     softmax: str = option(
         "full", "Full softmax, or sampled softmax for large catalogues.", choices=SOFTMAXES
     )
@@ -180,6 +185,8 @@ class ModelConfig:
 
     def __post_init__(self):
         _check_fields(self)
+        if not 0.0 <= self.dropout < 1.0:
+            raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
         if not self.block_dilations or min(self.block_dilations) < 1:
             raise ConfigError(
                 f"--block_dilations must be positive integers, got {self.block_dilations}"
@@ -237,13 +244,26 @@ class TrainConfig:
     batch_size: int = option(256, "Sequences per training step.", at_least=1)
     eval_batch_size: int = option(512, "Sequences per evaluation step.", at_least=1)
     learning_rate: float = option(1e-3, "Adam learning rate.")
-    epochs: int = option(20, "Training epochs.", at_least=1)
+    weight_decay: float = option(
+        0.0,
+        "Decoupled weight decay (AdamW) of the kernels and embeddings (not of biases, layer norms "
+        "and lambdas); 0 is the paper's Adam.",
+    )
+    epochs: int = option(20, "Training epochs (at most, with --patience).", at_least=1)
+    patience: int = option(
+        0,
+        "Stop when validation MRR@5 has not improved for this many epochs (after the policy's "
+        "warm-up and curriculum); 0 trains every epoch.",
+        at_least=0,
+    )
     seed: int = option(0, "Seed of initialisation and data order.")
     jit_compile: bool = option(False, "Compile the train and test steps with XLA.")
 
     def __post_init__(self):
         _check_fields(self)
         check_positive("--learning_rate", self.learning_rate)
+        if self.weight_decay < 0:
+            raise ConfigError(f"--weight_decay must be non-negative, got {self.weight_decay}")
 
 
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "policy": PolicyConfig, "train": TrainConfig}

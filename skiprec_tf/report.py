@@ -16,19 +16,21 @@ def format_metrics_table(rows: dict[str, dict[str, float]]) -> str:
 
 def format_block_usage(usage: dict) -> str:
     """Block usage of the test users: blocks per user, distinct policies, FLOPs, per group."""
+    blocks = len(usage["utilisation"])
+    spread = f"std {usage['blocks_std']:.2f}, min {usage['blocks_min']}, max {usage['blocks_max']}"
+    fraction = usage["flop_fraction"]
     lines = [
         (
-            f"Blocks used per test user: mean {usage['blocks_mean']:.2f} of {len(usage['utilisation'])} "
-            f"(std {usage['blocks_std']:.2f}, min {usage['blocks_min']}, max {usage['blocks_max']}), "
+            f"Blocks used per test user: mean {usage['blocks_mean']:.2f} of {blocks} ({spread}), "
             f"{usage['distinct_policies']} distinct policies"
         ),
         (
-            f"FLOPs of one inference, policy included: {usage['flop_fraction']:.3f} of NextItNet+'s "
-            f"(ideal speedup {1 / usage['flop_fraction']:.2f}x)"
+            f"FLOPs of one inference, policy included: {fraction:.3f} of NextItNet+'s "
+            f"(ideal speedup {1 / fraction:.2f}x)"
         ),
     ]
-    for group, blocks in usage.get("blocks_mean_by_group", {}).items():
-        lines.append(f"  {group} users: {blocks:.2f} blocks on average")
+    for group, mean in usage.get("blocks_mean_by_group", {}).items():
+        lines.append(f"  {group} users: {mean:.2f} blocks on average")
     return "\n".join(lines)
 
 
@@ -38,8 +40,8 @@ def format_run_report(table1: str, results: dict, run_dir: str) -> str:
     lines = [
         table1,
         (
-            f"\nTest metrics (last item of {results['data']['test']:,} test sequences, ranked against "
-            "all items):"
+            f"\nTest metrics (last item of {results['data']['test']:,} test sequences, ranked "
+            "against all items):"
         ),
         format_metrics_table(
             {

@@ -1,4 +1,4 @@
-"""A run directory: the one place that knows its layout, its files, its checkpoints and its model."""
+"""A run directory: the one place that knows its layout, files, checkpoints and model."""
 
 import hashlib
 import json

@@ -29,10 +29,19 @@ def build_model(config: RunConfig, num_items: int) -> keras.Model:
     """The compiled model of `config`, with its weights and optimizer slots created."""
     keras.utils.set_random_seed(config.train.seed)
     model = build_recommender_model(config, num_items)
-    optimizer = keras.optimizers.Adam(config.train.learning_rate)
+    optimizer = _optimizer(config.train)
     model.compile(optimizer=optimizer, jit_compile=config.train.jit_compile)
     optimizer.build(model.trainable_variables)
     return model
+
+
+def _optimizer(train):
+    """Adam (the paper's), or AdamW with decoupled weight decay of the kernels and embeddings."""
+    if not train.weight_decay:
+        return keras.optimizers.Adam(train.learning_rate)
+    optimizer = keras.optimizers.AdamW(train.learning_rate, weight_decay=train.weight_decay)
+    optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "rezero_lambda"])
+    return optimizer
 
 
 def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) -> dict:
@@ -48,7 +57,8 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
     check_can_start(run, config)
     model = build_model(config, data.num_items)
     schedule = _policy_schedule(model, config)
-    state = TrainingState(run, model, schedule.first_full_epoch if schedule else 0)
+    first_best_epoch = schedule.first_full_epoch if schedule else 0
+    state = TrainingState(run, model, first_best_epoch, config.train.patience)
     start_epoch = restore_or_initialise(model, state, config, data)
     run.write_config(config)
     run.write_item_ids(data.item_ids)
@@ -100,7 +110,7 @@ def restore_or_initialise(model, state: TrainingState, config: RunConfig, data) 
 def fit(model, config: RunConfig, data, run: RunDir, callbacks, state, start_epoch: int) -> None:
     """Epochs `start_epoch + 1 .. epochs`, validated after each, with the run's callbacks."""
     train = config.train
-    if start_epoch >= train.epochs:
+    if start_epoch >= train.epochs or state.stopped_early():
         return
     model.fit(
         training_batches(data.train, train.batch_size, train.seed, start_epoch, train.epochs),

@@ -58,3 +58,18 @@ def test_training_state_keeps_the_best_scored_epoch_and_resumes_after_the_last(t
     assert float(state.best_score) == 0.6
     resumed = TrainingState(run, _tiny_model(), first_best_epoch=1)
     assert resumed.restore_last() == 4 and float(resumed.best_score) == 0.6
+
+
+def test_patience_stops_once_the_best_is_that_old_and_a_resumed_run_stays_stopped(tmp_path):
+    run = RunDir(tmp_path / "run")
+    model = _tiny_model()
+    state = TrainingState(run, model, first_best_epoch=1, patience=2)
+    state.set_model(model)
+    for epoch, score in enumerate([0.9, 0.5, 0.6, 0.55]):  # best: epoch 3 (0-based 2)
+        state.on_epoch_end(epoch, {"val_mrr_at_5": score})
+        assert not model.stop_training
+    state.on_epoch_end(4, {"val_mrr_at_5": 0.59})
+    assert model.stop_training and state.stopped_early()
+    resumed = TrainingState(run, _tiny_model(), first_best_epoch=1, patience=2)
+    assert resumed.restore_last() == 5 and resumed.stopped_early()
+    assert not TrainingState(run, _tiny_model(), first_best_epoch=1).stopped_early()

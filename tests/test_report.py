@@ -40,11 +40,20 @@ def test_run_report_puts_the_parts_in_order():
         "model": "skiprec_rl",
         "test": dict.fromkeys(METRIC_NAMES, 0.1),
         "most_popular": dict.fromkeys(METRIC_NAMES, 0.0),
+        "markov_chain": dict.fromkeys(METRIC_NAMES, 0.05),
         "data": {"test": 1234},
         "block_usage": USAGE,
     }
     text = format_run_report("TABLE1", results, "runs/x")
-    parts = ["TABLE1", "1,234 test sequences", "skiprec_rl", "MostPop", "Blocks used", "runs/x"]
+    parts = [
+        "TABLE1",
+        "1,234 test sequences",
+        "skiprec_rl",
+        "MostPop",
+        "Markov chain",
+        "Blocks used",
+    ]
+    parts.append("runs/x")
     positions = [text.index(part) for part in parts]
     assert positions == sorted(positions)
     del results["block_usage"]  # NextItNet+

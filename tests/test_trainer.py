@@ -100,3 +100,17 @@ def _tensorboard_tags(log_dir):
         for event in tf.compat.v1.train.summary_iterator(path):
             tags.update(value.tag for value in event.summary.value)
     return tags
+
+
+def test_weight_decay_shrinks_kernels_and_embeddings_only():
+    config = dataclasses.replace(
+        _config("unused", 1), train=TrainConfig(learning_rate=0.1, weight_decay=0.5)
+    )
+    model = build_model(config, num_items=7)
+    before = {w.path: w.numpy().copy() for w in model.trainable_variables}
+    # Zero gradients: Adam's step is 0, so only the decay moves a weight (by lr * wd = 5%).
+    model.optimizer.apply([tf.zeros_like(w) for w in model.trainable_variables])
+    for weight in model.trainable_variables:
+        decayed = weight.path.endswith(("kernel", "embeddings"))
+        expected = before[weight.path] * (0.95 if decayed else 1.0)
+        np.testing.assert_allclose(weight.numpy(), expected, rtol=1e-5, err_msg=weight.path)

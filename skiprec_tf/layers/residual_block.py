@@ -37,21 +37,22 @@ def block_taps(seq_len, dilation: int, kernel_size: int):
     )
 
 
-def nextitnet_block(inputs, weights: BlockWeights, taps):
-    """E_l = lambda * F(E_{l-1}) + E_{l-1} (Eq. 1) of explicit weights, with (Eq. 2)
-
-        F(E) = ReLU(LN_2(psi_2(ReLU(LN_1(psi_1(E)))))),
-
-    psi_1, psi_2 causal convolutions with dilations r and 2r, their taps at `taps`
-    (`block_taps`). The one implementation of the block: the Keras layer (training) and the
-    stacked serving weights (`StackedBlocks`) call it. Input and output shape
-    `[batch, seq_len, channels]`.
-    """
+def residual_branch(inputs, weights: BlockWeights, taps):
+    """F(E) = ReLU(LN_2(psi_2(ReLU(LN_1(psi_1(E)))))) (Eq. 2) of explicit weights, psi_1 and psi_2
+    causal convolutions with dilations r and 2r, their taps at `taps` (`block_taps`)."""
     hidden = causal_dilated_conv(inputs, weights.conv1_kernel, weights.conv1_bias, taps[0])
     hidden = tf.nn.relu(layer_norm(hidden, weights.norm1_gamma, weights.norm1_beta))
     hidden = causal_dilated_conv(hidden, weights.conv2_kernel, weights.conv2_bias, taps[1])
-    hidden = tf.nn.relu(layer_norm(hidden, weights.norm2_gamma, weights.norm2_beta))
-    return inputs + weights.rezero_lambda * hidden
+    return tf.nn.relu(layer_norm(hidden, weights.norm2_gamma, weights.norm2_beta))
+
+
+def nextitnet_block(inputs, weights: BlockWeights, taps):
+    """E_l = lambda * F(E_{l-1}) + E_{l-1} (Eq. 1) of explicit weights (`residual_branch`).
+
+    The one implementation of the block at inference: the Keras layer and the stacked serving
+    weights (`StackedBlocks`) call it. Input and output shape `[batch, seq_len, channels]`.
+    """
+    return inputs + weights.rezero_lambda * residual_branch(inputs, weights, taps)
 
 
 def layer_norm(inputs, gamma, beta):
@@ -64,21 +65,36 @@ class NextItNetBlock(keras.layers.Layer):
     """The layer holding the weights of `nextitnet_block` (Eq. 1-2).
 
     lambda is a learnable scalar initialised to 0 (ReZero, NextItNet+), so a fresh block is the
-    identity; with `rezero=False` it is fixed to 1 (plain NextItNet).
+    identity; with `rezero=False` it is fixed to 1 (plain NextItNet). In training, dropout (beyond
+    the paper) may drop units of F(E) before the residual sum; inference never drops.
 
     Args:
       dilation: r, the dilation of the first convolution.
       kernel_size: width of both convolutions.
       rezero: learnable lambda from 0 (True) or fixed lambda = 1 (False).
+      dropout: the rate of F(E)'s units dropped in training.
 
     Input and output shape `[batch, seq_len, channels]`.
     """
 
-    def __init__(self, dilation: int = 1, kernel_size: int = 3, rezero: bool = True, **kwargs):
+    def __init__(
+        self,
+        dilation: int = 1,
+        kernel_size: int = 3,
+        rezero: bool = True,
+        dropout: float = 0.0,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
+        if not 0.0 <= dropout < 1.0:
+            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.dilation = dilation
         self.kernel_size = kernel_size
         self.rezero = rezero
+        self.dropout = dropout
+        # Made only when used: a Dropout layer draws a seed when it is made, which would change
+        # the initial weights of a model without dropout.
+        self.branch_dropout = keras.layers.Dropout(dropout) if dropout else None
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -107,9 +123,13 @@ class NextItNetBlock(keras.layers.Layer):
             self.rezero_lambda,
         )  # fmt: skip
 
-    def call(self, inputs):
+    def call(self, inputs, training=False):
         taps = block_taps(seq_len_of(inputs), self.dilation, self.kernel_size)
-        return nextitnet_block(inputs, self.block_weights, taps)
+        if not (training and self.branch_dropout):
+            return nextitnet_block(inputs, self.block_weights, taps)
+        branch = residual_branch(inputs, self.block_weights, taps)
+        branch = self.branch_dropout(branch, training=True)
+        return inputs + self.rezero_lambda * branch
 
     def get_config(self):
         return {
@@ -117,4 +137,5 @@ class NextItNetBlock(keras.layers.Layer):
             "dilation": self.dilation,
             "kernel_size": self.kernel_size,
             "rezero": self.rezero,
+            "dropout": self.dropout,
         }

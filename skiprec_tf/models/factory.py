@@ -15,6 +15,7 @@ def build_recommender(model: ModelConfig, policy: PolicyConfig, num_items: int, 
         "dilations": model.dilations,
         "kernel_size": model.kernel_size,
         "rezero": model.rezero,
+        "dropout": model.dropout,
         "softmax": model.softmax,
         "num_sampled": model.num_sampled,
     }

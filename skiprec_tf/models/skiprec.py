@@ -88,10 +88,10 @@ class SkipRec(NextItNetPlus):
         """Hidden states under `actions` `[batch, N]` (default: the inference policy), Eq. 5."""
         if actions is None:
             actions = self.inference_actions(inputs)
-        hidden = self.item_embedding(inputs)
+        hidden = self.embed(inputs, training)
         for l, block in enumerate(self.residual_blocks):
             retain = actions[:, l, None, None]
-            hidden = retain * block(hidden) + (1.0 - retain) * hidden
+            hidden = retain * block(hidden, training=training) + (1.0 - retain) * hidden
         return hidden
 
     def usage_penalty(self, usage):

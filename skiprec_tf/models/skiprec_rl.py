@@ -51,9 +51,10 @@ class SkipRecRL(SkipRec):
         sampled = self.sampled_actions(logits)
         hidden = self.encode(inputs, training=True, actions=sampled)
         ce_loss = self.next_item_loss(hidden, inputs, targets)
-        # The baseline: the greedy policy's reward; no gradient flows through it.
+        # The baseline: the greedy policy's reward; no gradient flows through it. It runs in
+        # training mode as the sampled pass does, so that dropout lowers both rewards alike.
         greedy = tf.stop_gradient(self.greedy_actions(logits))
-        greedy_hidden = tf.stop_gradient(self.encode(inputs, actions=greedy))
+        greedy_hidden = tf.stop_gradient(self.encode(inputs, training=True, actions=greedy))
         advantage = self_critical_advantage(
             self.reward(hidden, sampled, last_targets),
             self.reward(greedy_hidden, greedy, last_targets),

@@ -94,3 +94,14 @@ def test_from_config_rebuilds_an_equal_layer(layer_fn):
     assert arguments <= set(config), "get_config returns every constructor argument"
     rebuilt = type(layer).from_config(config)
     assert type(rebuilt) is type(layer) and rebuilt.get_config() == config
+
+
+def test_a_fresh_rezero_block_is_the_identity_with_dropout_in_training():
+    block = NextItNetBlock(dilation=1, dropout=0.5)
+    x = tf.random.normal([2, 6, 4], seed=2)
+    np.testing.assert_array_equal(block(x, training=True), x)
+
+
+def test_dropout_out_of_range_is_named():
+    with pytest.raises(ValueError, match="dropout"):
+        NextItNetBlock(dropout=1.0)

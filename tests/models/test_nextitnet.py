@@ -55,3 +55,23 @@ def test_sampled_softmax_loss_is_finite_and_trains():
 def test_invalid_softmax_is_named():
     with pytest.raises(ValueError, match="softmax"):
         NextItNetPlus(num_items=5, embedding_dim=4, softmax="hierarchical")
+
+
+def test_dropout_acts_in_training_only():
+    model = _model(dropout=0.3)
+    for block in model.residual_blocks:  # trained blocks: dropout in F(E) shows
+        block.rezero_lambda.assign(0.5)
+    inputs = tf.constant(np.random.default_rng(1).integers(1, 51, size=(4, 9)), tf.int32)
+    np.testing.assert_array_equal(model.encode(inputs), model.encode(inputs))
+    np.testing.assert_array_equal(model(inputs), model(inputs, training=False))
+    first, second = model.encode(inputs, training=True), model.encode(inputs, training=True)
+    assert np.abs(first - second).max() > 1e-3
+    # Without dropout, training and inference agree (no layer behaves differently).
+    plain = _model()
+    np.testing.assert_allclose(plain.encode(inputs, training=True), plain.encode(inputs), atol=1e-6)
+
+
+def test_no_dropout_adds_no_layer():
+    assert _model().embedding_dropout is None
+    assert all(block.branch_dropout is None for block in _model().residual_blocks)
+    assert len(_model(dropout=0.2).weights) == len(_model().weights)  # dropout has no weights
