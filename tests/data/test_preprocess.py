@@ -3,6 +3,7 @@
 import numpy as np
 import pandas as pd
 import pytest
+from data_testing import tiny_sequence_data
 
 from skiprec_tf.data import preprocess
 from skiprec_tf.errors import ConfigError, DataError
@@ -158,21 +159,8 @@ def test_split_rejects_bad_fractions(fractions):
         preprocess.split_sequences(10, fractions)
 
 
-def _sequence_data():
-    return preprocess.SequenceData(
-        train=np.array([[0, 1, 2], [1, 2, 3]]),
-        valid=np.array([[0, 0, 3]]),
-        test=np.zeros((0, 3)),
-        train_users=np.array([10, 11]),
-        valid_users=np.array([12]),
-        test_users=np.zeros(0),
-        item_ids=np.array([0, 100, 200, 300]),
-        num_interactions=7,
-    )
-
-
 def test_sequence_data_properties_and_dtypes():
-    data = _sequence_data()
+    data = tiny_sequence_data()
     assert (data.num_items, data.seq_len, data.num_sequences) == (3, 3, 3)
     assert data.train.dtype == np.int32 and data.test.shape == (0, 3)
     assert data.train_users.dtype == np.int64 and data.item_ids.dtype == np.int64
@@ -181,12 +169,12 @@ def test_sequence_data_properties_and_dtypes():
 def test_sequence_data_rejects_inconsistent_shapes():
     with pytest.raises(DataError, match="valid_users"):
         preprocess.SequenceData(
-            **{**vars(_sequence_data()), "valid_users": np.array([1, 2])},
+            **{**vars(tiny_sequence_data()), "valid_users": np.array([1, 2])},
         )
 
 
 def test_sequence_data_save_load_round_trip(tmp_path):
-    data = _sequence_data()
+    data = tiny_sequence_data()
     path = tmp_path / "sub" / "data.npz"
     data.save(path)
     assert [p.name for p in path.parent.iterdir()] == ["data.npz"]  # No temp file left behind.
