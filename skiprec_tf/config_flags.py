@@ -63,14 +63,18 @@ def _value(field, kind, flag_values):
     if optional is str:  # an empty path turns the option off
         return os.path.expanduser(value) if value else None
     if typing.get_origin(kind) is tuple:
-        (element, *_) = typing.get_args(kind)
-        try:
-            return tuple(element(v) for v in value)
-        except ValueError:
-            raise ConfigError(
-                f"--{name}={','.join(value)} is not a list of {element.__name__}s"
-            ) from None
+        return parse_list(name, value, typing.get_args(kind)[0])
     return value
+
+
+def parse_list(flag: str, values, element) -> tuple:
+    """The strings of a list flag as a tuple of `element`s, or a `ConfigError` naming the flag."""
+    try:
+        return tuple(element(v) for v in values)
+    except ValueError:
+        raise ConfigError(
+            f"--{flag}={','.join(values)} is not a list of {element.__name__}s"
+        ) from None
 
 
 def _optional_of(kind):

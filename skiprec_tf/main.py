@@ -54,13 +54,6 @@ def config_from_flags() -> RunConfig:
     return config_flags.config_from_flags(FLAGS, run_dir=run_dir, resume=FLAGS.resume)
 
 
-def _ints(flag: str, values) -> tuple:
-    try:
-        return tuple(int(v) for v in values)
-    except ValueError:
-        raise ConfigError(f"--{flag}={','.join(values)} is not a list of ints") from None
-
-
 def run(config: RunConfig, flags_text: str = "") -> dict:
     """Loads the data, then trains and evaluates; the run directory is made only if data loads."""
     # Imported here so that `--help` and flag errors do not wait for TensorFlow.
@@ -94,7 +87,7 @@ def recommend_items() -> None:
         raise ConfigError("--mode=recommend needs --items and --run_dir or --export_dir")
     from skiprec_tf.serving import recommend
 
-    items = list(_ints("items", FLAGS.items))
+    items = list(config_flags.parse_list("items", FLAGS.items, int))
     recommender, source = recommend.load_recommender(FLAGS.run_dir, FLAGS.export_dir)
     titles = recommend.read_titles(FLAGS.titles) if FLAGS.titles else None
     ids, scores, blocks, latency = recommend.recommend(recommender, items, FLAGS.top_k)

@@ -62,13 +62,14 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
     start_epoch = restore_or_initialise(model, state, config, data)
     run.write_config(config)
     run.write_item_ids(data.item_ids)
-    logging.info("Data set:\n%s", format_table1(config.data.name, data))
+    table1 = format_table1(config.data.name, data)
+    logging.info("Data set:\n%s", table1)
     fit(model, config, data, run, [schedule] if schedule else [], state, start_epoch)
     state.restore_best()
     results = evaluate(model, config, data, float(state.best_score), run, user_groups)
     run.write_metrics(results)
     write_test_summaries(run, results, int(model.optimizer.iterations))
-    print(format_run_report(format_table1(config.data.name, data), results, run.path))
+    print(format_run_report(table1, results, run.path))
     return results
 
 
@@ -134,14 +135,14 @@ def evaluate(model, config: RunConfig, data, best_valid: float, run: RunDir, use
     the data set sizes, and SkipRec's block usage. The rank of every test target under each is
     written to the run's `test_ranks.npz`, for paired comparisons."""
     batch_size = config.train.eval_batch_size
-    test = model.evaluate(evaluation_batches(data.test, batch_size), return_dict=True, verbose=0)
+    # One pass over the test set: the metrics are those of the ranks that paired comparisons use.
     ranks = {"model": model_ranks(model, data.test, batch_size)}
     for baseline in (MostPop(data.train, data.num_items), MarkovChain(data.train, data.num_items)):
         ranks[baseline.name] = baseline_ranks(baseline, data.test, batch_size)
     run.write_test_ranks(ranks, data.test)
     results = {
         "model": model.name,
-        "test": {name: float(value) for name, value in test.items() if name != "loss"},
+        "test": mean_metrics(ranks["model"]),
         **{name: mean_metrics(ranks[name]) for name in BASELINES},
         "best_valid_mrr_at_5": best_valid,
         "epochs": config.train.epochs,
@@ -158,6 +159,7 @@ def evaluate(model, config: RunConfig, data, best_valid: float, run: RunDir, use
     if isinstance(model, SkipRec):
         step = int(model.optimizer.iterations)
         results["block_usage"] = analyse_block_usage(model, config, data, user_groups, run, step)
+        results["test"]["block_usage"] = results["block_usage"]["usage_fraction"]
     return results
 
 
