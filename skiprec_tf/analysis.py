@@ -38,12 +38,14 @@ def block_usage(actions: np.ndarray) -> dict:
 
 def write_block_usage(run, usage: dict, dilations, step: int) -> None:
     """The run's `block_usage.csv`, `block_usage.png` and TensorBoard's `test/block_utilisation`
-    image and `test/blocks_*` scalars (`run`: a `RunDir`)."""
+    image and `test/blocks_*` scalars (`run`: a `RunDir`; `dilations`: NextItNet+'s, or None
+    for SASRec+, whose `dilations` column stays empty)."""
+    rates = usage["utilisation"]
     with open(run.block_usage_csv, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["block", "dilations", "utilisation"])
-        for block, (rate, r) in enumerate(zip(usage["utilisation"], dilations), start=1):
-            writer.writerow([block, f"{r}-{2 * r}", f"{rate:.6f}"])
+        for block, (rate, r) in enumerate(zip(rates, dilations or [None] * len(rates)), start=1):
+            writer.writerow([block, "" if r is None else f"{r}-{2 * r}", f"{rate:.6f}"])
     png = _figure_png(usage)
     with open(run.block_usage_png, "wb") as f:
         f.write(png)
@@ -81,7 +83,7 @@ def analyse_block_usage(model, config, data, user_groups, run, step) -> dict:
     used = inference_flops(
         config.model, config.policy.policy, seq_len, num_items, usage["blocks_mean"]
     )
-    full_model = dataclasses.replace(config.model, model="nextitnet_plus")
+    full_model = dataclasses.replace(config.model, model=config.model.backbone)
     full = inference_flops(full_model, "", seq_len, num_items, config.model.num_blocks)
     usage["flop_fraction"] = float(used / full)
     if user_groups:
@@ -90,5 +92,6 @@ def analyse_block_usage(model, config, data, user_groups, run, step) -> dict:
             for name, users in user_groups.items()
             if np.isin(data.test_users, users).any()
         }
-    write_block_usage(run, usage, config.model.dilations, step)
+    dilations = config.model.dilations if config.model.backbone == "nextitnet_plus" else None
+    write_block_usage(run, usage, dilations, step)
     return usage

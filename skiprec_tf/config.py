@@ -15,8 +15,9 @@ from skiprec_tf.errors import ConfigError
 DATA_FORMATS = ("synthetic", "movielens_csv", "movielens_dat", "ml100k", "sequences", "padded")
 CUTS = ("subsequences", "latest")
 SOFTMAXES = ("full", "sampled")
-MODELS = ("nextitnet_plus", "skiprec_gumbel", "skiprec_rl")
-POLICIES = ("cnn", "gru", "random")
+BACKBONES = ("nextitnet_plus", "sasrec_plus")
+MODELS = (*BACKBONES, "skiprec_gumbel", "skiprec_rl")
+POLICIES = ("cnn", "gru", "attention", "random")
 
 
 def option(default, help: str, *, flag=None, choices=None, at_least=None, flag_default=None):
@@ -157,10 +158,17 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The model: NextItNet+ (paper section 3.3), or SkipRec with it as backbone (3.4)."""
+    """The model: NextItNet+ (paper section 3.3) or SASRec+ (5.4), or SkipRec on either (3.4)."""
 
     model: str = option(
-        "nextitnet_plus", "NextItNet+, or SkipRec trained by Gumbel or RL.", choices=MODELS
+        "nextitnet_plus",
+        "A backbone alone (NextItNet+ or SASRec+), or SkipRec trained by Gumbel or RL.",
+        choices=MODELS,
+    )
+    backbone: str | None = option(
+        None,
+        "SkipRec's backbone (default nextitnet_plus); a backbone --model is its own.",
+        choices=BACKBONES,
     )
     embedding_dim: int = option(256, "d: item embedding and channel size (paper: 256).", at_least=1)
     num_blocks: int = option(32, "N: residual blocks of the backbone (paper: 32, 48).", at_least=1)
@@ -170,6 +178,7 @@ class ModelConfig:
         "so 1,4 gives the paper's 16 x {1, 2, 4, 8}.",
     )
     kernel_size: int = option(3, "Width of the causal convolutions (paper: 3).", at_least=1)
+    num_heads: int = option(2, "SASRec+: attention heads of every block.", at_least=1)
     rezero: bool = option(
         True, "NextItNet+ (lambda learnable from 0); false gives NextItNet (lambda = 1)."
     )
@@ -184,13 +193,31 @@ class ModelConfig:
     num_sampled: int = option(1000, "Negatives of the sampled softmax.", at_least=1)
 
     def __post_init__(self):
+        if self.model in BACKBONES and self.backbone not in (None, self.model):
+            raise ConfigError(
+                f"--backbone={self.backbone} conflicts with --model={self.model}, a backbone "
+                "itself; --backbone is SkipRec's"
+            )
+        if self.backbone is None:
+            own = self.model if self.model in BACKBONES else "nextitnet_plus"
+            object.__setattr__(self, "backbone", own)
         _check_fields(self)
+        if self.backbone == "sasrec_plus" and self.embedding_dim % self.num_heads:
+            raise ConfigError(
+                f"--embedding_dim={self.embedding_dim} is not a multiple of "
+                f"--num_heads={self.num_heads}"
+            )
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"--dropout must be in [0, 1), got {self.dropout}")
         if not self.block_dilations or min(self.block_dilations) < 1:
             raise ConfigError(
                 f"--block_dilations must be positive integers, got {self.block_dilations}"
             )
+
+    @property
+    def is_skiprec(self) -> bool:
+        """SkipRec (a backbone and a policy), not a backbone alone."""
+        return self.model not in BACKBONES
 
     @property
     def dilations(self) -> tuple[int, ...]:
@@ -281,7 +308,7 @@ class RunConfig:
     resume: bool = False
 
     def __post_init__(self):
-        if self.policy.init_from and self.model.model == "nextitnet_plus":
+        if self.policy.init_from and not self.model.is_skiprec:
             raise ConfigError(
                 "--init_from initialises a SkipRec backbone: use it with --model=skiprec_*"
             )

@@ -1,6 +1,7 @@
 """Multiply-add counts (x2 = FLOPs) of one inference, to turn block usage into ideal speedups."""
 
 from skiprec_tf.config import ModelConfig
+from skiprec_tf.layers.attention_block import FFN_EXPANSION
 
 
 def block_flops(seq_len: int, channels: int, kernel_size: int = 3) -> int:
@@ -10,13 +11,33 @@ def block_flops(seq_len: int, channels: int, kernel_size: int = 3) -> int:
     return convolutions + 10 * seq_len * channels
 
 
+def attention_block_flops(seq_len: int, channels: int) -> int:
+    """One SASRec+ block: W_Q, W_K, W_V, W_O (4 d x d matmuls at every position), the scores
+    and the weighted sum (2 seq_len x d per position, every key counted), the feed-forward
+    network (d -> 4 d -> d), plus the two layer norms, the activation and the residual sums."""
+    projections = 4 * (2 * seq_len * channels * channels)
+    attention = 2 * (2 * seq_len * seq_len * channels)
+    feed_forward = 2 * (2 * seq_len * channels * FFN_EXPANSION * channels)
+    return projections + attention + feed_forward + 10 * seq_len * channels
+
+
+def backbone_block_flops(backbone: str, seq_len: int, channels: int, kernel_size: int = 3):
+    """One block of the `backbone` (`block_flops` or `attention_block_flops`)."""
+    if backbone == "sasrec_plus":
+        return attention_block_flops(seq_len, channels)
+    return block_flops(seq_len, channels, kernel_size)
+
+
 def policy_flops(policy: str, seq_len: int, channels: int, num_blocks: int) -> int:
-    """The policy network: CNN (2 blocks), GRU (3 gates of 2 matmuls), or random (none)."""
+    """The policy network: CNN (2 blocks), GRU (3 gates of 2 matmuls), attention (1 block), or
+    random (none)."""
     head = 2 * channels * 2 * num_blocks
     if policy == "cnn":
         return 2 * block_flops(seq_len, channels) + head
     if policy == "gru":
         return seq_len * 3 * 2 * (2 * channels * channels) + head
+    if policy == "attention":
+        return attention_block_flops(seq_len, channels) + head
     return 0
 
 
@@ -28,9 +49,10 @@ def output_flops(channels: int, num_items: int) -> int:
 def inference_flops(
     model: ModelConfig, policy: str, seq_len: int, num_items: int, blocks_used: float
 ):
-    """FLOPs of one sequence of `seq_len` inputs with `blocks_used` blocks (all for NextItNet+)."""
+    """FLOPs of one sequence of `seq_len` inputs with `blocks_used` blocks (all for a backbone)."""
     d = model.embedding_dim
-    total = blocks_used * block_flops(seq_len, d, model.kernel_size) + output_flops(d, num_items)
-    if model.model != "nextitnet_plus":
+    block = backbone_block_flops(model.backbone, seq_len, d, model.kernel_size)
+    total = blocks_used * block + output_flops(d, num_items)
+    if model.is_skiprec:
         total += policy_flops(policy, seq_len, d, model.num_blocks)
     return total

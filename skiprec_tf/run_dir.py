@@ -16,7 +16,9 @@ from skiprec_tf.models import build_recommender
 def build_model(config: RunConfig, num_items: int) -> keras.Model:
     """The model of `config` over items 1..`num_items`, its weights created (called once on a
     batch of the input length t - 1)."""
-    model = build_recommender(config.model, config.policy, num_items, config.train.seed)
+    model = build_recommender(
+        config.model, config.policy, num_items, config.data.input_length, config.train.seed
+    )
     model(tf.zeros([1, config.data.input_length], tf.int32))
     return model
 

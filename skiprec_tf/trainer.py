@@ -104,7 +104,7 @@ def restore_or_initialise(model, state: TrainingState, config: RunConfig, data) 
     `--init_from`'s backbone (two-stage training) or from scratch."""
     start_epoch = state.restore_last() if config.resume else 0
     if start_epoch == 0 and config.policy.init_from:
-        load_backbone(model, config.policy.init_from, data.item_ids)
+        load_backbone(model, config.model, config.policy.init_from, data.item_ids)
     return start_epoch
 
 

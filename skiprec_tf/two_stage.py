@@ -1,4 +1,5 @@
-"""Two-stage training (section 3.5): initialise SkipRec's backbone from a trained NextItNet+."""
+"""Two-stage training (section 3.5): initialise SkipRec's backbone from a trained NextItNet+ or
+SASRec+."""
 
 import os
 
@@ -6,6 +7,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
+from skiprec_tf.config import ModelConfig
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import SkipRec
 from skiprec_tf.run_dir import RunDir, build_model
@@ -27,33 +29,41 @@ def resolve_checkpoint(init_from: str):
     return init_from, RunDir.of_checkpoint(init_from)
 
 
-def load_backbone(model: SkipRec, init_from: str, item_ids: np.ndarray) -> None:
-    """Copies the backbone of the run at `init_from` into `model`, and its item embedding into
-    the policy network (as the authors do); any mismatch is a `ConfigError`."""
+BACKBONE_FIELDS = (
+    "backbone", "embedding_dim", "num_blocks", "block_dilations", "kernel_size", "num_heads",
+    "rezero",
+)  # fmt: skip
+
+
+def load_backbone(model: SkipRec, config: ModelConfig, init_from: str, item_ids: np.ndarray):
+    """Copies the backbone of the run at `init_from` into `model` (of `config`), and its item
+    embedding into the policy network (as the authors do); any mismatch is a `ConfigError`."""
     path, run = resolve_checkpoint(init_from)
     if not run.has_config():
         raise ConfigError(f"--init_from={init_from}: {run.config_file} is missing")
+    source_config = run.read_config()
+    mine, theirs = (
+        {name: getattr(c, name) for name in BACKBONE_FIELDS} for c in (config, source_config.model)
+    )
+    if mine != theirs:
+        differ = ", ".join(
+            f"--{n}={theirs[n]} (here {mine[n]})" for n in mine if mine[n] != theirs[n]
+        )
+        raise ConfigError(f"--init_from={init_from}: its backbone differs: {differ}")
     source_items = run.read_item_ids()
     if not np.array_equal(source_items, item_ids):
         raise ConfigError(
             f"--init_from={init_from}: its item vocabulary ({len(source_items) - 1} items) is not "
             f"this data set's ({len(item_ids) - 1} items); train both on the same data and options"
         )
-    source = build_model(run.read_config(), len(item_ids) - 1)
+    source = build_model(source_config, len(item_ids) - 1)
     try:
         tf.train.Checkpoint(model=source).restore(
             path
         ).expect_partial().assert_existing_objects_matched()
     except (AssertionError, ValueError, tf.errors.OpError) as error:
         raise ConfigError(f"--init_from={init_from}: {path} does not hold its run's model: {error}")
-    mine = (model.embedding_dim, model.dilations, model.kernel_size, model.rezero)
-    theirs = (source.embedding_dim, source.dilations, source.kernel_size, source.rezero)
-    if mine != theirs:
-        raise ConfigError(
-            f"--init_from={init_from}: its backbone (d, dilations, kernel, rezero) = {theirs} "
-            f"differs from this model's {mine}"
-        )
-    for target, origin in _backbone_layers(model, source):
+    for target, origin in zip(model.backbone_layers, source.backbone_layers):
         target.set_weights(origin.get_weights())
     policy_embedding = getattr(model.policy, "item_embedding", None)
     if (
@@ -62,9 +72,3 @@ def load_backbone(model: SkipRec, init_from: str, item_ids: np.ndarray) -> None:
     ):
         policy_embedding.embeddings.assign(source.item_embedding.embeddings)
     logging.info("Initialised the backbone from %s", path)
-
-
-def _backbone_layers(model, source):
-    yield model.item_embedding, source.item_embedding
-    yield from zip(model.residual_blocks, source.residual_blocks)
-    yield model.output_layer, source.output_layer

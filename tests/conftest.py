@@ -34,22 +34,41 @@ def shared_data_dir():
     return path
 
 
-@pytest.fixture(scope="session")
-def tiny_skiprec_run(tmp_path_factory):
-    """The directory of a SkipRec-RL run trained for one epoch on a small synthetic set (t = 10,
-    d = 8, 4 blocks), for the export and serving tests."""
+def _tiny_skiprec_run(tmp_path_factory, backbone: str, policy: str) -> str:
+    """The directory of a SkipRec-RL run on `backbone` with the `policy` network, trained for one
+    epoch on a small synthetic set (t = 10, d = 8, 4 blocks)."""
     from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
     from skiprec_tf.data.sources import load_data
     from skiprec_tf.trainer import train_and_evaluate
 
-    run_dir = str(tmp_path_factory.mktemp("tiny_skiprec") / "run")
+    run_dir = str(tmp_path_factory.mktemp(f"tiny_skiprec_{backbone}") / "run")
     data_config = DataConfig(synthetic_users=300, synthetic_items=40, seq_len=10)
     config = RunConfig(
         data=data_config,
-        model=ModelConfig(model="skiprec_rl", embedding_dim=8, num_blocks=4),
-        policy=PolicyConfig(),
+        model=ModelConfig(model="skiprec_rl", backbone=backbone, embedding_dim=8, num_blocks=4),
+        policy=PolicyConfig(policy=policy),
         train=TrainConfig(batch_size=64, epochs=1),
         run_dir=run_dir,
     )
     train_and_evaluate(config, load_data(data_config))
     return run_dir
+
+
+@pytest.fixture(scope="session")
+def tiny_skiprec_run(tmp_path_factory):
+    """A tiny SkipRec-RL run on NextItNet+ (`_tiny_skiprec_run`), for the export and serving
+    tests."""
+    return _tiny_skiprec_run(tmp_path_factory, "nextitnet_plus", "cnn")
+
+
+@pytest.fixture(scope="session")
+def tiny_sasrec_skiprec_run(tmp_path_factory):
+    """A tiny SkipRec-RL run on SASRec+ with the self-attention policy (`_tiny_skiprec_run`)."""
+    return _tiny_skiprec_run(tmp_path_factory, "sasrec_plus", "attention")
+
+
+@pytest.fixture(params=["nextitnet_plus", "sasrec_plus"])
+def tiny_run_of_each_backbone(request):
+    """`tiny_skiprec_run`, then `tiny_sasrec_skiprec_run`."""
+    name = {"nextitnet_plus": "tiny_skiprec_run", "sasrec_plus": "tiny_sasrec_skiprec_run"}
+    return request.getfixturevalue(name[request.param])

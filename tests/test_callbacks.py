@@ -36,7 +36,7 @@ def _tiny_model():
 
 def test_policy_schedule_hands_over_the_blocks_and_ends_with_all():
     model = build_recommender(
-        ModelConfig(model="skiprec_rl", embedding_dim=4, num_blocks=4), PolicyConfig(), 7
+        ModelConfig(model="skiprec_rl", embedding_dim=4, num_blocks=4), PolicyConfig(), 7, 4
     )
     schedule = PolicySchedule(warmup_epochs=1, curriculum_epochs=2)
     schedule.set_model(model)

@@ -49,6 +49,8 @@ def test_paper_ml20_setting():
         (lambda: DataConfig(cut="oldest"), "--cut"),
         (lambda: ModelConfig(num_blocks=0), "--num_blocks"),
         (lambda: ModelConfig(block_dilations=(1, 0)), "--block_dilations"),
+        (lambda: ModelConfig(model="nextitnet_plus", backbone="sasrec_plus"), "--backbone"),
+        (lambda: ModelConfig(model="sasrec_plus", embedding_dim=10, num_heads=4), "--num_heads"),
     ],
 )
 def test_invalid_values_name_the_flag(make, flag):
@@ -65,3 +67,12 @@ def test_paper_skiprec_settings(method):
     assert config.model.num_blocks == 32 and config.model.embedding_dim == 256
     assert (config.policy.temperature, config.policy.gamma, config.policy.beta) == (10.0, 1.0, 1.0)
     assert config.policy.target_usage is None  # the budget is off unless asked for
+
+
+def test_the_backbone_of_each_model():
+    assert ModelConfig().backbone == "nextitnet_plus"
+    assert ModelConfig(model="sasrec_plus").backbone == "sasrec_plus"
+    assert ModelConfig(model="skiprec_rl").backbone == "nextitnet_plus"
+    skiprec = ModelConfig(model="skiprec_rl", backbone="sasrec_plus")
+    assert skiprec.backbone == "sasrec_plus" and skiprec.is_skiprec
+    assert not ModelConfig(model="sasrec_plus").is_skiprec

@@ -33,16 +33,17 @@ def pretrained(tmp_path_factory):
 
 
 def _skiprec(data, model=BACKBONE):
+    """A SkipRec-RL on `model`'s backbone, and its `ModelConfig`."""
     config = RunConfig(
         data=DATA, model=dataclasses.replace(model, model="skiprec_rl"), policy=PolicyConfig()
     )
-    return build_model(config, data.num_items)
+    return build_model(config, data.num_items), config.model
 
 
 def test_backbone_and_policy_embedding_equal_the_checkpoint(pretrained):
     run_dir, data, source = pretrained
-    model = _skiprec(data)
-    load_backbone(model, run_dir, data.item_ids)
+    model, config = _skiprec(data)
+    load_backbone(model, config, run_dir, data.item_ids)
     pairs = [
         (model.item_embedding, source.item_embedding),
         (model.output_layer, source.output_layer),
@@ -67,7 +68,7 @@ def test_backbone_and_policy_embedding_equal_the_checkpoint(pretrained):
 def test_mismatched_backbone_is_a_clear_error(pretrained, model, message):
     run_dir, data, _ = pretrained
     with pytest.raises(ConfigError, match=message):
-        load_backbone(_skiprec(data, model), run_dir, data.item_ids)
+        load_backbone(*_skiprec(data, model), run_dir, data.item_ids)
 
 
 def test_other_vocabulary_is_a_clear_error(pretrained):
@@ -75,10 +76,10 @@ def test_other_vocabulary_is_a_clear_error(pretrained):
     item_ids = data.item_ids.copy()
     item_ids[1] += 1000
     with pytest.raises(ConfigError, match="vocabulary"):
-        load_backbone(_skiprec(data), run_dir, item_ids)
+        load_backbone(*_skiprec(data), run_dir, item_ids)
 
 
 def test_not_a_run_is_a_clear_error(tmp_path, pretrained):
     _, data, _ = pretrained
     with pytest.raises(ConfigError, match="--init_from"):
-        load_backbone(_skiprec(data), str(tmp_path), data.item_ids)
+        load_backbone(*_skiprec(data), str(tmp_path), data.item_ids)

@@ -50,7 +50,7 @@ def nextitnet_block(inputs, weights: BlockWeights, taps):
     """E_l = lambda * F(E_{l-1}) + E_{l-1} (Eq. 1) of explicit weights (`residual_branch`).
 
     The one implementation of the block at inference: the Keras layer and the stacked serving
-    weights (`StackedBlocks`) call it. Input and output shape `[batch, seq_len, channels]`.
+    weights (`serving.StackedBlocks`) call it. Input and output shape `[batch, seq_len, channels]`.
     """
     return inputs + weights.rezero_lambda * residual_branch(inputs, weights, taps)
 
@@ -74,7 +74,7 @@ class NextItNetBlock(keras.layers.Layer):
       rezero: learnable lambda from 0 (True) or fixed lambda = 1 (False).
       dropout: the rate of F(E)'s units dropped in training.
 
-    Input and output shape `[batch, seq_len, channels]`.
+    `call(inputs, padding_mask=None)`: input and output shape `[batch, seq_len, channels]`.
     """
 
     def __init__(
@@ -123,7 +123,10 @@ class NextItNetBlock(keras.layers.Layer):
             self.rezero_lambda,
         )  # fmt: skip
 
-    def call(self, inputs, training=False):
+    def call(self, inputs, padding_mask=None, training=False):
+        # padding_mask is the blocks' common argument (SelfAttentionBlock masks padding keys);
+        # the convolutions see padding as the padding item's embedding, as the paper's.
+        del padding_mask
         taps = block_taps(seq_len_of(inputs), self.dilation, self.kernel_size)
         if not (training and self.branch_dropout):
             return nextitnet_block(inputs, self.block_weights, taps)

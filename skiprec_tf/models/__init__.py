@@ -1,19 +1,30 @@
-"""Keras models: the NextItNet+ backbone, the policy networks and SkipRec."""
+"""Keras models: the NextItNet+ and SASRec+ backbones, the policy networks and SkipRec."""
 
+from skiprec_tf.models.backbone import ResidualRecommender
 from skiprec_tf.models.base import SequentialRecommender
 from skiprec_tf.models.factory import build_recommender
 from skiprec_tf.models.nextitnet import NextItNetPlus
-from skiprec_tf.models.policy import CNNPolicy, GRUPolicy, PolicyNetwork, RandomPolicy
+from skiprec_tf.models.policy import (
+    AttentionPolicy,
+    CNNPolicy,
+    GRUPolicy,
+    PolicyNetwork,
+    RandomPolicy,
+)
+from skiprec_tf.models.sasrec import SASRecPlus
 from skiprec_tf.models.skiprec import SkipRec
 from skiprec_tf.models.skiprec_gumbel import SkipRecGumbel
 from skiprec_tf.models.skiprec_rl import SkipRecRL
 
 __all__ = [
+    "AttentionPolicy",
     "CNNPolicy",
     "GRUPolicy",
     "NextItNetPlus",
     "PolicyNetwork",
     "RandomPolicy",
+    "ResidualRecommender",
+    "SASRecPlus",
     "SequentialRecommender",
     "SkipRec",
     "SkipRecGumbel",

@@ -1,28 +1,63 @@
 """Builds the model a `ModelConfig` and a `PolicyConfig` describe."""
 
 from skiprec_tf.config import ModelConfig, PolicyConfig
-from skiprec_tf.models.nextitnet import NextItNetPlus
+from skiprec_tf.models.nextitnet import NextItNetPlus, nextitnet_blocks
 from skiprec_tf.models.policy import POLICIES
+from skiprec_tf.models.sasrec import SASRecPlus, sasrec_blocks
 from skiprec_tf.models.skiprec_gumbel import SkipRecGumbel
 from skiprec_tf.models.skiprec_rl import SkipRecRL
 
 
-def build_recommender(model: ModelConfig, policy: PolicyConfig, num_items: int, seed: int = 0):
-    """NextItNet+, or the SkipRec of `model.model` (Gumbel or RL) with the policy network
-    `policy.policy`; with the random policy the model is named `skiprec_random`."""
-    backbone = {
+def build_recommender(
+    model: ModelConfig, policy: PolicyConfig, num_items: int, input_length: int, seed: int = 0
+):
+    """NextItNet+ or SASRec+ alone, or the SkipRec of `model.model` (Gumbel or RL) on the
+    `model.backbone` with the policy network `policy.policy`; with the random policy the model
+    is named `skiprec_random`. `input_length` is t - 1 (SASRec+'s position embeddings)."""
+    common = {
         "embedding_dim": model.embedding_dim,
-        "dilations": model.dilations,
-        "kernel_size": model.kernel_size,
-        "rezero": model.rezero,
         "dropout": model.dropout,
         "softmax": model.softmax,
         "num_sampled": model.num_sampled,
     }
     if model.model == "nextitnet_plus":
-        return NextItNetPlus(num_items, name="nextitnet_plus", **backbone)
+        return NextItNetPlus(
+            num_items,
+            dilations=model.dilations,
+            kernel_size=model.kernel_size,
+            rezero=model.rezero,
+            name=model.model,
+            **common,
+        )
+    if model.model == "sasrec_plus":
+        return SASRecPlus(
+            num_items,
+            input_length,
+            num_blocks=model.num_blocks,
+            num_heads=model.num_heads,
+            rezero=model.rezero,
+            name=model.model,
+            **common,
+        )
+    if model.backbone == "sasrec_plus":
+        backbone = {
+            "blocks": sasrec_blocks(model.num_blocks, model.num_heads, model.rezero, model.dropout),
+            "positions": input_length,
+            "final_norm": True,
+        }
+    else:
+        backbone = {
+            "blocks": nextitnet_blocks(
+                model.dilations, model.kernel_size, model.rezero, model.dropout
+            )
+        }
+    policy_arguments = {"input_length": input_length} if policy.policy == "attention" else {}
     policy_network = POLICIES[policy.policy](
-        num_items, model.num_blocks, model.embedding_dim, name=f"{policy.policy}_policy"
+        num_items,
+        model.num_blocks,
+        model.embedding_dim,
+        name=f"{policy.policy}_policy",
+        **policy_arguments,
     )
     skiprec = dict(
         policy=policy_network,
@@ -30,6 +65,7 @@ def build_recommender(model: ModelConfig, policy: PolicyConfig, num_items: int, 
         usage_weight=policy.usage_weight,
         seed=seed,
         **backbone,
+        **common,
     )
     name = "skiprec_random" if policy.policy == "random" else model.model
     if model.model == "skiprec_gumbel":

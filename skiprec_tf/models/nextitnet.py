@@ -2,13 +2,21 @@
 
 from collections.abc import Sequence
 
-import keras
-
 from skiprec_tf.layers import NextItNetBlock
-from skiprec_tf.models.base import SequentialRecommender
+from skiprec_tf.models.backbone import ResidualRecommender
 
 
-class NextItNetPlus(SequentialRecommender):
+def nextitnet_blocks(
+    dilations: Sequence[int], kernel_size: int = 3, rezero: bool = True, dropout: float = 0.0
+):
+    """NextItNet+'s blocks (Eq. 1-2), one per dilation r (its convolutions use r and 2r)."""
+    return tuple(
+        NextItNetBlock(r, kernel_size, rezero, dropout, name=f"block_{l}")
+        for l, r in enumerate(dilations)
+    )
+
+
+class NextItNetPlus(ResidualRecommender):
     """The backbone of SkipRec: E_0 = embedding(x), E_l = block_l(E_{l-1}) (Eq. 1-2), then Eq. 3.
 
     Args:
@@ -36,33 +44,5 @@ class NextItNetPlus(SequentialRecommender):
         dropout: float = 0.0,
         **kwargs,
     ):
-        super().__init__(num_items, embedding_dim, **kwargs)
-        self.dilations = tuple(dilations)
-        self.kernel_size = kernel_size
-        self.rezero = rezero
-        self.dropout = dropout
-        # Made only when used (see NextItNetBlock).
-        self.embedding_dropout = keras.layers.Dropout(dropout) if dropout else None
-        # A tuple, not a list: Keras 3 wraps lists in a container that tf.train.Checkpoint and
-        # tf.saved_model do not see into, so blocks held in a list would be missing from both.
-        self.residual_blocks = tuple(
-            NextItNetBlock(r, kernel_size, rezero, dropout, name=f"block_{l}")
-            for l, r in enumerate(self.dilations)
-        )
-
-    @property
-    def num_blocks(self) -> int:
-        return len(self.residual_blocks)
-
-    def embed(self, inputs, training=False):
-        """E_0: the item embeddings `[batch, seq_len, d]`, with dropout in training."""
-        hidden = self.item_embedding(inputs)
-        if training and self.embedding_dropout:
-            hidden = self.embedding_dropout(hidden, training=True)
-        return hidden
-
-    def encode(self, inputs, training=False):
-        hidden = self.embed(inputs, training)
-        for block in self.residual_blocks:
-            hidden = block(hidden, training=training)
-        return hidden
+        blocks = nextitnet_blocks(dilations, kernel_size, rezero, dropout)
+        super().__init__(num_items, embedding_dim, blocks, dropout=dropout, **kwargs)

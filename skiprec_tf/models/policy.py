@@ -3,7 +3,8 @@
 import keras
 import tensorflow as tf
 
-from skiprec_tf.layers import NextItNetBlock
+from skiprec_tf.layers import NextItNetBlock, SelfAttentionBlock
+from skiprec_tf.models.backbone import embed_items
 
 SKIP, RETAIN = 0, 1
 
@@ -62,12 +63,54 @@ class CNNPolicy(PolicyNetwork):
         hidden = self.item_embedding(inputs)
         for block in self.residual_blocks:
             hidden = block(hidden)
-        mask = tf.cast(inputs != 0, hidden.dtype)[..., None]
-        pooled = tf.reduce_sum(hidden * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
-        return tf.reshape(self.logits(pooled), [-1, self.num_blocks, 2])
+        return tf.reshape(self.logits(mean_over_items(hidden, inputs)), [-1, self.num_blocks, 2])
 
     def get_config(self):
         return {**super().get_config(), "block_dilations": self.block_dilations}
+
+
+class AttentionPolicy(PolicyNetwork):
+    """The policy of SASRec+ (section 5.4): one standard self-attention block over item and
+    position embeddings, mean-pooled over the non-padding positions, then a dense layer to
+    N x 2 logits.
+
+    Args:
+      input_length: t - 1, the number of position embeddings.
+      num_heads: attention heads of the block.
+    """
+
+    def __init__(
+        self, num_items, num_blocks, embedding_dim, input_length: int, num_heads=2, **kwargs
+    ):
+        super().__init__(num_items, num_blocks, embedding_dim, **kwargs)
+        self.input_length = input_length
+        self.num_heads = num_heads
+        self.item_embedding = keras.layers.Embedding(
+            num_items + 1, embedding_dim, name="item_embedding"
+        )
+        self.position_embedding = keras.layers.Embedding(
+            input_length, embedding_dim, name="position_embedding"
+        )
+        self.block = SelfAttentionBlock(num_heads, rezero=False, name="policy_block")
+        self.logits = keras.layers.Dense(2 * num_blocks, name="block_logits")
+
+    def call(self, inputs):
+        hidden = embed_items(self.item_embedding, self.position_embedding, inputs)
+        hidden = self.block(hidden, padding_mask=inputs == 0)
+        return tf.reshape(self.logits(mean_over_items(hidden, inputs)), [-1, self.num_blocks, 2])
+
+    def get_config(self):
+        return {
+            **super().get_config(),
+            "input_length": self.input_length,
+            "num_heads": self.num_heads,
+        }
+
+
+def mean_over_items(hidden, inputs):
+    """The mean of `hidden` `[batch, seq_len, d]` over the positions whose input is an item."""
+    mask = tf.cast(inputs != 0, hidden.dtype)[..., None]
+    return tf.reduce_sum(hidden * mask, axis=1) / tf.maximum(tf.reduce_sum(mask, axis=1), 1.0)
 
 
 class GRUPolicy(PolicyNetwork):
@@ -103,4 +146,9 @@ class RandomPolicy(PolicyNetwork):
         return tf.zeros([tf.shape(inputs)[0], self.num_blocks, 2])
 
 
-POLICIES = {"cnn": CNNPolicy, "gru": GRUPolicy, "random": RandomPolicy}
+POLICIES = {
+    "cnn": CNNPolicy,
+    "gru": GRUPolicy,
+    "attention": AttentionPolicy,
+    "random": RandomPolicy,
+}

@@ -1,17 +1,17 @@
-"""SkipRec: NextItNet+ whose residual blocks a per-user policy retains or skips (Eq. 5)."""
+"""SkipRec: a deep backbone whose residual blocks a per-user policy retains or skips (Eq. 5)."""
 
 import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from skiprec_tf.models.nextitnet import NextItNetPlus
+from skiprec_tf.models.backbone import ResidualRecommender
 from skiprec_tf.models.policy import RETAIN, PolicyNetwork, greedy_retain
 
 tfd = tfp.distributions
 
 
-class SkipRec(NextItNetPlus):
-    """The backbone (NextItNet+) and a policy network (section 3.4).
+class SkipRec(ResidualRecommender):
+    """The backbone (NextItNet+'s or SASRec+'s blocks) and a policy network (sections 3.4, 5.4).
 
     With the policy's decisions I_l in {0, 1} per user, the adaptive output of block l is
     (Eq. 5) E_l^adaptive = I_l * block_l(E_{l-1}^adaptive) + (1 - I_l) * E_{l-1}^adaptive.
@@ -31,7 +31,7 @@ class SkipRec(NextItNetPlus):
       target_usage: optional fraction of blocks to aim for (beyond the paper); None is off.
       usage_weight: weight of the penalty (usage - target_usage)^2.
       seed: seed of the sampled actions.
-      **kwargs: the backbone's arguments, see `NextItNetPlus`.
+      **kwargs: the backbone's arguments (its `blocks` included), see `ResidualRecommender`.
     """
 
     def __init__(
@@ -89,10 +89,12 @@ class SkipRec(NextItNetPlus):
         if actions is None:
             actions = self.inference_actions(inputs)
         hidden = self.embed(inputs, training)
+        padding_mask = inputs == 0
         for l, block in enumerate(self.residual_blocks):
             retain = actions[:, l, None, None]
-            hidden = retain * block(hidden, training=training) + (1.0 - retain) * hidden
-        return hidden
+            output = block(hidden, padding_mask=padding_mask, training=training)
+            hidden = retain * output + (1.0 - retain) * hidden
+        return self.finish(hidden)
 
     def usage_penalty(self, usage):
         """(usage - target_usage)^2 per user, or 0 without a target (the paper)."""

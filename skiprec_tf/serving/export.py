@@ -10,9 +10,10 @@ from absl import logging
 
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import SkipRec
+from skiprec_tf.models.backbone import embed_items
 from skiprec_tf.models.policy import greedy_retain
 from skiprec_tf.serving.skipping import run_retained_blocks
-from skiprec_tf.serving.stacked_blocks import StackedBlocks
+from skiprec_tf.serving.stacked_blocks import stack_blocks
 from skiprec_tf.serving.warmup import warmup_requests, write_warmup_requests
 
 
@@ -37,7 +38,8 @@ class RecommenderServing(tf.Module):
     A request is int64 raw item ids `[batch, any length]` (most recent last; unknown ids and 0
     count as padding); the response the top-k raw item ids, their scores, and the number of
     blocks each user ran. With a SkipRec model the greedy policy decides the blocks and a skipped
-    block is not computed (`run_retained_blocks`); with NextItNet+ every block runs.
+    block is not computed (`run_retained_blocks`); with a backbone alone (NextItNet+, SASRec+)
+    every block runs.
     """
 
     def __init__(self, model, item_ids: np.ndarray, input_length: int, top_k: int = 10):
@@ -45,7 +47,9 @@ class RecommenderServing(tf.Module):
         if isinstance(model, SkipRec) and not model.policy.deterministic:
             raise ConfigError("the random policy is an ablation and is not exported")
         self.item_embedding = model.item_embedding
-        self.residual_blocks = StackedBlocks(model.residual_blocks)
+        self.position_embedding = model.position_embedding
+        self.residual_blocks = stack_blocks(model.residual_blocks)
+        self.final_norm = model.final_norm
         self.output_layer = model.output_layer
         self.policy = model.policy if isinstance(model, SkipRec) else None
         self.input_length = input_length
@@ -86,17 +90,22 @@ class RecommenderServing(tf.Module):
     def scores(self, inputs):
         """Scores `[batch, V]` of items 1..V, and the actions, of internal-id inputs."""
         actions = self.actions(inputs)
-        hidden = self.run_blocks(self.item_embedding(inputs), actions)
-        return self.output_layer(hidden[:, -1])[:, 1:], actions
+        hidden = embed_items(self.item_embedding, self.position_embedding, inputs)
+        hidden = self.run_blocks(hidden, actions, inputs == 0)[:, -1]
+        if self.final_norm is not None:
+            hidden = self.final_norm(hidden)
+        return self.output_layer(hidden)[:, 1:], actions
 
-    def run_blocks(self, hidden, actions):
-        """E_N from E_0: the retained blocks only (Eq. 5), or every block for NextItNet+."""
+    def run_blocks(self, hidden, actions, padding_mask):
+        """E_N from E_0: the retained blocks only (Eq. 5), or every block for a backbone alone."""
         block = self.residual_blocks.read()
-        if self.policy is None:  # every block, in order: NextItNet+'s fastest plan
+        if self.policy is None:  # every block, in order: a backbone's fastest plan
             for l in range(len(self.residual_blocks)):
-                hidden = block(l, hidden)
+                hidden = block(l, hidden, padding_mask)
             return hidden
-        return run_retained_blocks(hidden, actions, block)
+        if not self.residual_blocks.reads_padding:
+            padding_mask = None  # no rows of it to gather for blocks that do not read it
+        return run_retained_blocks(hidden, actions, block, padding_mask)
 
     def recommend(self, item_ids, k):
         inputs = right_align(self.to_internal.lookup(item_ids), self.input_length)

@@ -5,15 +5,15 @@ import numpy as np
 import tensorflow as tf
 
 from skiprec_tf.models import CNNPolicy, SkipRec
+from skiprec_tf.models.nextitnet import nextitnet_blocks
 
 V, N, D = 30, 4, 8
 
 
 def make_skiprec(cls=SkipRec, policy_cls=CNNPolicy, **kwargs):
     """`cls` with a `policy_cls` policy over N blocks of width D, every block's lambda 0.5."""
-    model = cls(
-        V, policy_cls(V, N, D), embedding_dim=D, dilations=(1, 4) * (N // 2), seed=1, **kwargs
-    )
+    blocks = nextitnet_blocks((1, 4) * (N // 2))
+    model = cls(V, policy_cls(V, N, D), embedding_dim=D, blocks=blocks, seed=1, **kwargs)
     model(tf.zeros([1, 7], tf.int32))
     for block in model.residual_blocks:  # trained blocks, not the identity of a fresh ReZero block
         block.rezero_lambda.assign(0.5)

@@ -67,9 +67,10 @@ def _serve_in_fresh_process(path, requests):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def test_export_round_trip_without_skiprec_tf(tiny_skiprec_run, tmp_path):
+def test_export_round_trip_without_skiprec_tf(tiny_run_of_each_backbone, tmp_path):
+    run_dir = tiny_run_of_each_backbone
     result = subprocess.run(
-        [sys.executable, "-m", "skiprec_tf.main", "--mode=export", f"--run_dir={tiny_skiprec_run}",
+        [sys.executable, "-m", "skiprec_tf.main", "--mode=export", f"--run_dir={run_dir}",
          f"--export_dir={tmp_path}", "--model_name=synthetic_rl", "--top_k=7"],
         cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
         env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
@@ -79,7 +80,7 @@ def test_export_round_trip_without_skiprec_tf(tiny_skiprec_run, tmp_path):
     assert (path / "saved_model.pb").is_file()
     assert os.listdir(tmp_path / "synthetic_rl") == ["1"], "no staging directory left behind"
 
-    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+    config, model, item_ids = RunDir(run_dir).load_model()
     serving = RecommenderServing(model, item_ids, config.data.input_length, top_k=7)
     requests = _requests(item_ids)
     served = _serve_in_fresh_process(str(path), requests)
@@ -97,8 +98,8 @@ def test_export_round_trip_without_skiprec_tf(tiny_skiprec_run, tmp_path):
     assert len(served["all_padding"]["item_ids"]) == 2 and len(served["batch"]["item_ids"]) == 3
 
 
-def test_serving_equals_the_masked_training_model(tiny_skiprec_run):
-    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+def test_serving_equals_the_masked_training_model(tiny_run_of_each_backbone):
+    config, model, item_ids = RunDir(tiny_run_of_each_backbone).load_model()
     # Push the policy to mixed per-user decisions so that real skipping is exercised.
     rng = np.random.default_rng(1)
     head = model.policy.logits
@@ -117,8 +118,8 @@ def test_serving_equals_the_masked_training_model(tiny_skiprec_run):
         np.testing.assert_allclose(scores, model(inputs[row : row + 1])[:, 1:], atol=1e-5)
 
 
-def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_path):
-    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_run_of_each_backbone, tmp_path):
+    config, model, item_ids = RunDir(tiny_run_of_each_backbone).load_model()
     path = export_saved_model(
         RecommenderServing(model, item_ids, config.data.input_length), str(tmp_path), "m"
     )
@@ -154,9 +155,9 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_skiprec_run, tmp_pat
     assert any(n.op in ("While", "StatelessWhile") for n in nodes)
 
 
-def test_tf_serving_replays_the_warmup_requests_in_a_session(tiny_skiprec_run, tmp_path):
+def test_tf_serving_replays_the_warmup_requests_in_a_session(tiny_run_of_each_backbone, tmp_path):
     """As TF Serving does at load: each request runs its signature in the loaded session."""
-    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+    config, model, item_ids = RunDir(tiny_run_of_each_backbone).load_model()
     serving = RecommenderServing(model, item_ids, config.data.input_length, top_k=7)
     path = export_saved_model(serving, str(tmp_path), "m")
     requests = list(read_warmup_requests(path))

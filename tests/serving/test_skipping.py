@@ -1,4 +1,5 @@
-"""Real skipping equals the masked Eq. 5, runs only retained rows, and its private TF API holds."""
+"""Real skipping equals the masked Eq. 5 for both kinds of blocks, runs only retained rows, and its
+private TF API holds."""
 
 import ast
 import pathlib
@@ -7,58 +8,77 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skiprec_tf.layers import NextItNetBlock
+from skiprec_tf.layers import NextItNetBlock, SelfAttentionBlock
 from skiprec_tf.serving.skipping import run_retained_blocks
-from skiprec_tf.serving.stacked_blocks import StackedBlocks
+from skiprec_tf.serving.stacked_blocks import StackedBlocks, stack_blocks
 
-N, D = 5, 8
+N, D, T = 5, 8, 9
+KINDS = {
+    "nextitnet": lambda: [NextItNetBlock(dilation=r) for r in (1, 4, 1, 4, 1)],
+    "sasrec": lambda: [SelfAttentionBlock(num_heads=2) for _ in range(N)],
+}
 
 
 class RowCountingBlocks:
-    """The served blocks (`StackedBlocks`) as `run_retained_blocks` takes them, counting in
+    """The served blocks (`stack_blocks`) as `run_retained_blocks` takes them, counting in
     `rows_seen[l]` the rows block l is run on (runs, not masks)."""
 
     def __init__(self, blocks):
-        self.block = StackedBlocks(blocks).read()
+        self.block = stack_blocks(blocks).read()
         self.rows_seen = tf.Variable(tf.zeros([len(blocks)], tf.int32), trainable=False)
 
-    def __call__(self, l, hidden):
+    def __call__(self, l, hidden, padding_mask):
         self.rows_seen.assign_add(tf.one_hot(l, N, dtype=tf.int32) * tf.shape(hidden)[0])
-        return self.block(l, hidden)
+        return self.block(l, hidden, padding_mask)
 
 
-@pytest.fixture
-def blocks():
+def _trained(blocks):
+    """`blocks` built with random weights (not the identity of fresh ReZero blocks)."""
     rng = np.random.default_rng(0)
-    blocks = [NextItNetBlock(dilation=r) for r in (1, 4, 1, 4, 1)]
     for block in blocks:
-        block.build((None, 9, D))
+        block.build((None, T, D))
         for weight in block.weights:
             weight.assign(rng.normal(scale=0.5, size=weight.shape).astype("float32"))
     return blocks
 
 
-def _masked(hidden, actions, blocks):
+@pytest.fixture(params=sorted(KINDS))
+def blocks(request):
+    return _trained(KINDS[request.param]())
+
+
+def _padding(batch, seed=0):
+    """`[batch, T]` True at the left padding of random lengths 1..T."""
+    lengths = np.random.default_rng(seed).integers(1, T + 1, size=batch)
+    return tf.constant(np.arange(T)[None, :] < (T - lengths)[:, None])
+
+
+def _masked(hidden, actions, blocks, padding_mask):
     """The training-time form of Eq. 5: every block computed, then mixed by the mask."""
     for l, block in enumerate(blocks):
         retain = actions[:, l, None, None]
-        hidden = retain * block(hidden) + (1.0 - retain) * hidden
+        output = block(hidden, padding_mask=padding_mask)
+        hidden = retain * output + (1.0 - retain) * hidden
     return hidden
 
 
-def _run(hidden, actions, blocks):
+def _run(hidden, actions, blocks, padding_mask=None):
+    if padding_mask is None:
+        padding_mask = tf.zeros(tf.shape(hidden)[:2], tf.bool)
     counting = RowCountingBlocks(blocks)
-    output = tf.function(run_retained_blocks)(hidden, actions, counting)
+    output = tf.function(run_retained_blocks)(hidden, actions, counting, padding_mask)
     return output, counting.rows_seen.numpy().tolist()
 
 
 @pytest.mark.parametrize("batch", [1, 7, 64])
 def test_equals_the_masked_computation_and_runs_only_retained_rows(blocks, batch):
     rng = np.random.default_rng(batch)
-    hidden = tf.constant(rng.normal(size=(batch, 9, D)), tf.float32)
+    hidden = tf.constant(rng.normal(size=(batch, T, D)), tf.float32)
     actions = tf.constant(rng.integers(0, 2, size=(batch, N)), tf.float32)
-    output, rows = _run(hidden, actions, blocks)
-    np.testing.assert_allclose(output, _masked(hidden, actions, blocks), atol=1e-5)
+    padding_mask = _padding(batch, seed=batch)
+    output, rows = _run(hidden, actions, blocks, padding_mask)
+    expected = _masked(hidden, actions, blocks, padding_mask)
+    np.testing.assert_allclose(output, expected, atol=1e-4)
     assert rows == actions.numpy().sum(axis=0).astype(int).tolist()
 
 
@@ -67,7 +87,8 @@ def test_a_block_nobody_retains_is_not_run(blocks):
     actions = tf.constant([[1, 0, 1, 1, 0]] * 6, tf.float32)
     output, rows = _run(hidden, actions, blocks)
     assert rows == [6, 0, 6, 6, 0]
-    np.testing.assert_allclose(output, _masked(hidden, actions, blocks), atol=1e-5)
+    no_padding = tf.zeros([6, T], tf.bool)
+    np.testing.assert_allclose(output, _masked(hidden, actions, blocks, no_padding), atol=1e-4)
 
 
 def test_every_user_skipping_everything(blocks):
@@ -99,8 +120,8 @@ def _private_api_changed(what):
     return _PRIVATE_API.format(version=tf.__version__, what=what)
 
 
-def test_the_plan_choice_stays_a_call_of_noinline_plan_functions(blocks):
-    block = StackedBlocks(blocks).read()
+def test_the_plan_choice_stays_a_call_of_noinline_plan_functions():
+    block = StackedBlocks(_trained(KINDS["nextitnet"]())).read()
     try:
         traced = tf.function(lambda hidden, actions: run_retained_blocks(hidden, actions, block))
         graph = traced.get_concrete_function(
