@@ -5,13 +5,13 @@ Exports every named run to a SavedModel and loads it back the way TF Serving's m
 request), or with `tf.saved_model.load` (`--loader=eager`, which also pays a Python call per
 captured variable). On the run's test split it measures batch-256 throughput (median over rounds
 of full passes) and batch-1 latency (p50, p99 over single requests). Per model it prints the
-measured speedup against the first (NextItNet+), the ideal speedup from the FLOPs actually
+measured speedup against the first (the backbone: NextItNet+ or SASRec+), the ideal speedup from the FLOPs actually
 executed (policy network and output layer included, with the measured block usage), and their
 ratio.
 
 It also times every model with all of its blocks skipped (the policy network still runs): what a
-request costs besides its blocks. From that and NextItNet+'s time per block it prints the ratio a
-model would reach if its blocks cost what NextItNet+'s do and skipping cost nothing: the part of
+request costs besides its blocks. From that and the backbone's time per block it prints the ratio a
+model would reach if its blocks cost what the backbone's do and skipping cost nothing: the part of
 the ideal that the fixed costs (request, lookup, policy network, output layer) already take.
 
 Example:
@@ -34,7 +34,7 @@ from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 from skiprec_tf.serving.session import SessionServable
 
-flags.DEFINE_list("runs", [], "name=run_dir pairs; the first is the baseline (NextItNet+).")
+flags.DEFINE_list("runs", [], "name=run_dir pairs; the first is the baseline (the backbone).")
 flags.DEFINE_integer("rounds", 5, "Timed passes over the test split at batch 256, per model.")
 flags.DEFINE_integer("batch_size", 256, "Batch of the throughput measurement.")
 flags.DEFINE_integer("single_requests", 300, "Batch-1 requests timed per model.")
@@ -77,7 +77,7 @@ SERVED, NO_BLOCKS = 0, 1  # the two exports of every model
 class _NoBlocks(RecommenderServing):
     """The same export with every block skipped; the policy still decides (`blocks_used`)."""
 
-    def run_blocks(self, hidden, actions):
+    def run_blocks(self, hidden, actions, padding_mask):
         return hidden
 
 
@@ -141,14 +141,14 @@ def _print_speedups(names, blocks, ideal, pass_time, latencies, num_users):
 
 
 def _print_reachable(names, blocks, ideal, pass_time, latencies, num_users, num_blocks):
-    """What the fixed costs leave: each model's no-block time plus its blocks at NextItNet+'s
-    cost per block, against NextItNet+."""
+    """What the fixed costs leave: each model's no-block time plus its blocks at the backbone's
+    cost per block, against the backbone."""
     base = names[0]
     p50 = {key: np.percentile(times, 50) for key, times in latencies.items()}
     per_block_pass = (pass_time[base, SERVED] - pass_time[base, NO_BLOCKS]) / num_blocks
     per_block_p50 = (p50[base, SERVED] - p50[base, NO_BLOCKS]) / num_blocks
     print(
-        f"\nWith every block skipped (the policy still runs). NextItNet+'s blocks cost"
+        f"\nWith every block skipped (the policy still runs). {base}'s blocks cost"
         f" {1000 * per_block_pass / num_users:.3f} ms per user each at batch {FLAGS.batch_size}"
         f" and {per_block_p50:.3f} ms each at batch 1. 'Reachable' is the ratio of a model whose"
         f" blocks cost that and whose skipping costs nothing."
