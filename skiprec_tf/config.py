@@ -187,6 +187,11 @@ class ModelConfig:
         "In training, the rate of units dropped from the item embeddings and from every block's "
         "residual branch F(E) (not in the paper; inference never drops).",
     )
+    tied_embeddings: bool = option(
+        False,
+        "Score items by their item embeddings (and a bias) instead of a separate output layer "
+        "W of Eq. 3, as SASRec does (not in the paper).",
+    )
     softmax: str = option(
         "full", "Full softmax, or sampled softmax for large catalogues.", choices=SOFTMAXES
     )

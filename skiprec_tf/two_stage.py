@@ -31,7 +31,7 @@ def resolve_checkpoint(init_from: str):
 
 BACKBONE_FIELDS = (
     "backbone", "embedding_dim", "num_blocks", "block_dilations", "kernel_size", "num_heads",
-    "rezero",
+    "rezero", "tied_embeddings",
 )  # fmt: skip
 
 

@@ -77,7 +77,7 @@ class ResidualRecommender(SequentialRecommender):
             self.item_embedding,
             *self.residual_blocks,
             *(layer for layer in optional if layer is not None),
-            self.output_layer,
+            self.output_layer,  # after the item embedding: a tied one holds it too
         ]
 
     def embed(self, inputs, training=False):

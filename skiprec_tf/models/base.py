@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from skiprec_tf.layers import TiedOutput
 from skiprec_tf.metrics import RankingMetrics
 
 
@@ -23,6 +24,8 @@ class SequentialRecommender(keras.Model):
       embedding_dim: d.
       softmax: "full" or "sampled" (for very large catalogues).
       num_sampled: negatives of the sampled softmax.
+      tied_embeddings: score items by their input embeddings (`TiedOutput`) rather than by
+        a separate output layer W (Eq. 3).
     """
 
     def __init__(
@@ -31,6 +34,7 @@ class SequentialRecommender(keras.Model):
         embedding_dim: int,
         softmax: str = "full",
         num_sampled: int = 1000,
+        tied_embeddings: bool = False,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -43,7 +47,11 @@ class SequentialRecommender(keras.Model):
         self.item_embedding = keras.layers.Embedding(
             num_items + 1, embedding_dim, name="item_embedding"
         )
-        self.output_layer = keras.layers.Dense(num_items + 1, name="output_layer")  # W, b of Eq. 3
+        self.tied_embeddings = tied_embeddings
+        if tied_embeddings:
+            self.output_layer = TiedOutput(self.item_embedding, name="output_layer")
+        else:
+            self.output_layer = keras.layers.Dense(num_items + 1, name="output_layer")  # Eq. 3
         self.loss_tracker = keras.metrics.Mean(name="loss")
         self.ranking = RankingMetrics()
 

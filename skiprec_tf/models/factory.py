@@ -19,6 +19,7 @@ def build_recommender(
         "dropout": model.dropout,
         "softmax": model.softmax,
         "num_sampled": model.num_sampled,
+        "tied_embeddings": model.tied_embeddings,
     }
     if model.model == "nextitnet_plus":
         return NextItNetPlus(
