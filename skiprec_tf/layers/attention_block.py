@@ -7,6 +7,7 @@ from typing import NamedTuple
 import keras
 import tensorflow as tf
 
+from skiprec_tf.layers.dropout import optional_dropout
 from skiprec_tf.layers.residual_block import layer_norm
 
 FFN_EXPANSION = 4  # the feed-forward network's inner width is 4 d (the Transformer's)
@@ -114,13 +115,10 @@ class SelfAttentionBlock(keras.layers.Layer):
 
     def __init__(self, num_heads: int = 2, rezero: bool = True, dropout: float = 0.0, **kwargs):
         super().__init__(**kwargs)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.num_heads = num_heads
         self.rezero = rezero
         self.dropout = dropout
-        # Made only when used (see NextItNetBlock).
-        self.sublayer_dropout = keras.layers.Dropout(dropout) if dropout else None
+        self.sublayer_dropout = optional_dropout(dropout)
 
     def build(self, input_shape):
         channels = input_shape[-1]

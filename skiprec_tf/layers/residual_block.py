@@ -11,6 +11,7 @@ from skiprec_tf.layers.causal_conv import (
     seq_len_of,
     tap_positions,
 )
+from skiprec_tf.layers.dropout import optional_dropout
 
 EPSILON = 1e-5  # of both layer norms
 
@@ -86,15 +87,11 @@ class NextItNetBlock(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"dropout must be in [0, 1), got {dropout}")
         self.dilation = dilation
         self.kernel_size = kernel_size
         self.rezero = rezero
         self.dropout = dropout
-        # Made only when used: a Dropout layer draws a seed when it is made, which would change
-        # the initial weights of a model without dropout.
-        self.branch_dropout = keras.layers.Dropout(dropout) if dropout else None
+        self.branch_dropout = optional_dropout(dropout)
 
     def build(self, input_shape):
         channels = input_shape[-1]

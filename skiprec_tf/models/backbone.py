@@ -5,6 +5,7 @@ from collections.abc import Sequence
 import keras
 import tensorflow as tf
 
+from skiprec_tf.layers.dropout import optional_dropout
 from skiprec_tf.models.base import SequentialRecommender
 
 
@@ -50,9 +51,7 @@ class ResidualRecommender(SequentialRecommender):
     ):
         super().__init__(num_items, embedding_dim, **kwargs)
         self.dropout = dropout
-        # Made only when used: a Dropout layer draws a seed when it is made, which would change
-        # the initial weights of a model without dropout.
-        self.embedding_dropout = keras.layers.Dropout(dropout) if dropout else None
+        self.embedding_dropout = optional_dropout(dropout)
         # A tuple, not a list: Keras 3 wraps lists in a container that tf.train.Checkpoint and
         # tf.saved_model do not see into, so blocks held in a list would be missing from both.
         self.residual_blocks = tuple(blocks)
