@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 
 from skiprec_tf.layers.dropout import optional_dropout
-from skiprec_tf.layers.residual_block import layer_norm
+from skiprec_tf.layers.residual_block import add_rezero_lambda, layer_norm
 
 FFN_EXPANSION = 4  # the feed-forward network's inner width is 4 d (the Transformer's)
 MASKED = -1e9  # the attention logit of a key a query may not see
@@ -142,12 +142,7 @@ class SelfAttentionBlock(keras.layers.Layer):
         self.ffn1_bias = weight("ffn1_bias", (inner,), "zeros")
         self.ffn2_kernel = weight("ffn2_kernel", (inner, channels))
         self.ffn2_bias = weight("ffn2_bias", (channels,), "zeros")
-        self.rezero_lambda = self.add_weight(
-            name="rezero_lambda",
-            shape=(),
-            initializer="zeros" if self.rezero else "ones",
-            trainable=self.rezero,
-        )
+        self.rezero_lambda = add_rezero_lambda(self, self.rezero)
 
     @property
     def block_weights(self) -> AttentionWeights:

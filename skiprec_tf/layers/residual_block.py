@@ -56,6 +56,17 @@ def nextitnet_block(inputs, weights: BlockWeights, taps):
     return inputs + weights.rezero_lambda * residual_branch(inputs, weights, taps)
 
 
+def add_rezero_lambda(layer: keras.layers.Layer, rezero: bool):
+    """lambda of Eq. 1 as a weight of `layer`: learnable from 0 (ReZero, so that a fresh block is
+    the identity) if `rezero`, else fixed to 1."""
+    return layer.add_weight(
+        name="rezero_lambda",
+        shape=(),
+        initializer="zeros" if rezero else "ones",
+        trainable=rezero,
+    )
+
+
 def layer_norm(inputs, gamma, beta):
     """Layer normalisation over the last axis, as Keras' `LayerNormalization(epsilon=1e-5)`."""
     mean, variance = tf.nn.moments(inputs, axes=[-1], keepdims=True)
@@ -105,12 +116,7 @@ class NextItNetBlock(keras.layers.Layer):
         self.norm2 = keras.layers.LayerNormalization(epsilon=EPSILON, name="norm2")
         for layer in (self.conv1, self.norm1, self.conv2, self.norm2):
             layer.build(input_shape)
-        self.rezero_lambda = self.add_weight(
-            name="rezero_lambda",
-            shape=(),
-            initializer="zeros" if self.rezero else "ones",
-            trainable=self.rezero,
-        )
+        self.rezero_lambda = add_rezero_lambda(self, self.rezero)
 
     @property
     def block_weights(self) -> BlockWeights:
