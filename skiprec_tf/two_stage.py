@@ -29,10 +29,8 @@ def resolve_checkpoint(init_from: str):
     return init_from, RunDir.of_checkpoint(init_from)
 
 
-BACKBONE_FIELDS = (
-    "backbone", "embedding_dim", "num_blocks", "block_dilations", "kernel_size", "num_heads",
-    "rezero", "tied_embeddings",
-)  # fmt: skip
+BACKBONE_FIELDS = ("backbone", "embedding_dim", "num_blocks", "rezero", "tied_embeddings")
+BLOCK_FIELDS = {"nextitnet_plus": ("block_dilations", "kernel_size"), "sasrec_plus": ("num_heads",)}
 
 
 def load_backbone(model: SkipRec, config: ModelConfig, init_from: str, item_ids: np.ndarray):
@@ -42,8 +40,9 @@ def load_backbone(model: SkipRec, config: ModelConfig, init_from: str, item_ids:
     if not run.has_config():
         raise ConfigError(f"--init_from={init_from}: {run.config_file} is missing")
     source_config = run.read_config()
+    fields = BACKBONE_FIELDS + BLOCK_FIELDS[config.backbone]
     mine, theirs = (
-        {name: getattr(c, name) for name in BACKBONE_FIELDS} for c in (config, source_config.model)
+        {name: getattr(c, name) for name in fields} for c in (config, source_config.model)
     )
     if mine != theirs:
         differ = ", ".join(

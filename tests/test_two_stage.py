@@ -63,6 +63,10 @@ def test_backbone_and_policy_embedding_equal_the_checkpoint(pretrained):
     [
         (ModelConfig(embedding_dim=16, num_blocks=4), "differs"),
         (ModelConfig(embedding_dim=8, num_blocks=6), "differs"),
+        (
+            ModelConfig(model="skiprec_rl", backbone="sasrec_plus", embedding_dim=8, num_blocks=4),
+            r"--backbone=nextitnet_plus \(here sasrec_plus\)",
+        ),
     ],
 )
 def test_mismatched_backbone_is_a_clear_error(pretrained, model, message):
