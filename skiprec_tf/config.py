@@ -220,6 +220,18 @@ class ModelConfig:
             )
 
     @property
+    def backbone_shape(self) -> dict:
+        """The fields that make two backbones' weights interchangeable (two-stage training):
+        those of every backbone and those of its own kind of block."""
+        own = (
+            ("block_dilations", "kernel_size")
+            if self.backbone == "nextitnet_plus"
+            else ("num_heads",)
+        )
+        fields = ("backbone", "embedding_dim", "num_blocks", "rezero", "tied_embeddings", *own)
+        return {name: getattr(self, name) for name in fields}
+
+    @property
     def is_skiprec(self) -> bool:
         """SkipRec (a backbone and a policy), not a backbone alone."""
         return self.model not in BACKBONES

@@ -29,10 +29,6 @@ def resolve_checkpoint(init_from: str):
     return init_from, RunDir.of_checkpoint(init_from)
 
 
-BACKBONE_FIELDS = ("backbone", "embedding_dim", "num_blocks", "rezero", "tied_embeddings")
-BLOCK_FIELDS = {"nextitnet_plus": ("block_dilations", "kernel_size"), "sasrec_plus": ("num_heads",)}
-
-
 def load_backbone(model: SkipRec, config: ModelConfig, init_from: str, item_ids: np.ndarray):
     """Copies the backbone of the run at `init_from` into `model` (of `config`), and its item
     embedding into the policy network (as the authors do); any mismatch is a `ConfigError`."""
@@ -40,13 +36,12 @@ def load_backbone(model: SkipRec, config: ModelConfig, init_from: str, item_ids:
     if not run.has_config():
         raise ConfigError(f"--init_from={init_from}: {run.config_file} is missing")
     source_config = run.read_config()
-    fields = BACKBONE_FIELDS + BLOCK_FIELDS[config.backbone]
-    mine, theirs = (
-        {name: getattr(c, name) for name in fields} for c in (config, source_config.model)
-    )
+    mine, theirs = config.backbone_shape, source_config.model.backbone_shape
     if mine != theirs:
         differ = ", ".join(
-            f"--{n}={theirs[n]} (here {mine[n]})" for n in mine if mine[n] != theirs[n]
+            f"--{n}={theirs[n]} (here {mine[n]})"
+            for n in mine
+            if n in theirs and mine[n] != theirs[n]  # another backbone: --backbone is named
         )
         raise ConfigError(f"--init_from={init_from}: its backbone differs: {differ}")
     source_items = run.read_item_ids()
