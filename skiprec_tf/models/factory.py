@@ -3,7 +3,7 @@
 from skiprec_tf.config import ModelConfig, PolicyConfig
 from skiprec_tf.models.nextitnet import NextItNetPlus, nextitnet_blocks
 from skiprec_tf.models.policy import POLICIES
-from skiprec_tf.models.sasrec import SASRecPlus, sasrec_blocks
+from skiprec_tf.models.sasrec import SASRecPlus, sasrec_backbone
 from skiprec_tf.models.skiprec_gumbel import SkipRecGumbel
 from skiprec_tf.models.skiprec_rl import SkipRecRL
 
@@ -41,11 +41,9 @@ def build_recommender(
             **common,
         )
     if model.backbone == "sasrec_plus":
-        backbone = {
-            "blocks": sasrec_blocks(model.num_blocks, model.num_heads, model.rezero, model.dropout),
-            "positions": input_length,
-            "final_norm": True,
-        }
+        backbone = sasrec_backbone(
+            input_length, model.num_blocks, model.num_heads, model.rezero, model.dropout
+        )
     else:
         backbone = {
             "blocks": nextitnet_blocks(

@@ -4,11 +4,19 @@ from skiprec_tf.layers import SelfAttentionBlock
 from skiprec_tf.models.backbone import ResidualRecommender
 
 
-def sasrec_blocks(num_blocks: int, num_heads: int = 2, rezero: bool = True, dropout: float = 0.0):
-    """SASRec+'s N blocks (`attention_block`)."""
-    return tuple(
+def sasrec_backbone(
+    input_length: int,
+    num_blocks: int,
+    num_heads: int = 2,
+    rezero: bool = True,
+    dropout: float = 0.0,
+) -> dict:
+    """What makes a `ResidualRecommender` SASRec+ (it, and SkipRec on it): N attention blocks
+    (`attention_block`), t - 1 position embeddings and a final layer norm."""
+    blocks = tuple(
         SelfAttentionBlock(num_heads, rezero, dropout, name=f"block_{l}") for l in range(num_blocks)
     )
+    return {"blocks": blocks, "positions": input_length, "final_norm": True}
 
 
 class SASRecPlus(ResidualRecommender):
@@ -39,13 +47,5 @@ class SASRecPlus(ResidualRecommender):
         dropout: float = 0.0,
         **kwargs,
     ):
-        blocks = sasrec_blocks(num_blocks, num_heads, rezero, dropout)
-        super().__init__(
-            num_items,
-            embedding_dim,
-            blocks,
-            positions=input_length,
-            final_norm=True,
-            dropout=dropout,
-            **kwargs,
-        )
+        backbone = sasrec_backbone(input_length, num_blocks, num_heads, rezero, dropout)
+        super().__init__(num_items, embedding_dim, dropout=dropout, **backbone, **kwargs)
