@@ -41,6 +41,12 @@ flags.DEFINE_string(
 flags.DEFINE_integer("export_version", None, "Version directory; default one more than the newest.")
 flags.DEFINE_integer("top_k", 10, "Items recommended (the serving_default signature's k).")
 flags.DEFINE_list("items", [], "Recommend mode: the history, raw item ids oldest first.")
+flags.DEFINE_integer(
+    "max_blocks",
+    None,
+    "Recommend mode: run at most this many blocks (the compute budget).",
+    lower_bound=0,
+)
 flags.DEFINE_string("titles", "", "Recommend mode: movies.csv or u.item, for titles.")
 
 FLAGS = flags.FLAGS
@@ -88,7 +94,9 @@ def recommend_items() -> None:
     from skiprec_tf.serving import recommend
 
     items = list(config_flags.parse_list("items", FLAGS.items, int))
-    recommender, source = recommend.load_recommender(FLAGS.run_dir, FLAGS.export_dir)
+    recommender, source = recommend.load_recommender(
+        FLAGS.run_dir, FLAGS.export_dir, FLAGS.max_blocks
+    )
     titles = recommend.read_titles(FLAGS.titles) if FLAGS.titles else None
     ids, scores, blocks, latency = recommend.recommend(recommender, items, FLAGS.top_k)
     print(f"Model: {source}")

@@ -11,7 +11,8 @@ from absl import logging
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import SkipRec
 from skiprec_tf.models.backbone import embed_items
-from skiprec_tf.models.policy import greedy_retain
+from skiprec_tf.models.policy import RETAIN, SKIP, greedy_retain
+from skiprec_tf.serving.budget import cap_blocks
 from skiprec_tf.serving.skipping import run_retained_blocks
 from skiprec_tf.serving.stacked_blocks import stack_blocks
 from skiprec_tf.serving.warmup import warmup_requests, write_warmup_requests
@@ -33,13 +34,14 @@ def right_align(item_ids, length: int):
 
 class RecommenderServing(tf.Module):
     """Inference only: the trained layers (not the training model), the raw <-> internal item id
-    tables, and `serving_default` / `recommend_k` signatures.
+    tables, and the `serving_default`, `recommend_k` and `recommend_budget` signatures.
 
     A request is int64 raw item ids `[batch, any length]` (most recent last; unknown ids and 0
     count as padding); the response the top-k raw item ids, their scores, and the number of
     blocks each user ran. With a SkipRec model the greedy policy decides the blocks and a skipped
     block is not computed (`run_retained_blocks`); with a backbone alone (NextItNet+, SASRec+)
-    every block runs.
+    every block runs. `recommend_budget` also takes `max_blocks` (int32, a scalar or one per
+    row), the most blocks a user may run (`cap_blocks`); a backbone then runs its first ones.
     """
 
     def __init__(self, model, item_ids: np.ndarray, input_length: int, top_k: int = 10):
@@ -81,25 +83,45 @@ class RecommenderServing(tf.Module):
     def serve_k(self, item_ids, k):
         return self.recommend(item_ids, k)
 
-    def actions(self, inputs):
-        """The greedy policy's decisions `[batch, N]` (all ones for NextItNet+)."""
-        if self.policy is None:
-            return tf.ones([tf.shape(inputs)[0], len(self.residual_blocks)])
-        return greedy_retain(self.policy(inputs))
+    @tf.function(
+        input_signature=[
+            tf.TensorSpec([None, None], tf.int64, name="item_ids"),
+            tf.TensorSpec([], tf.int32, name="k"),
+            tf.TensorSpec(None, tf.int32, name="max_blocks"),  # a scalar or [batch]
+        ],
+        autograph=False,
+    )
+    def serve_budget(self, item_ids, k, max_blocks):
+        return self.recommend(item_ids, k, max_blocks)
 
-    def scores(self, inputs):
+    def actions(self, inputs, max_blocks=None):
+        """The greedy policy's decisions `[batch, N]` (all ones for a backbone alone), at most
+        `max_blocks` per row if it is given (`cap_blocks`)."""
+        batch, num_blocks = tf.shape(inputs)[0], len(self.residual_blocks)
+        if self.policy is None:
+            actions, retain_margin = tf.ones([batch, num_blocks]), tf.zeros([batch, num_blocks])
+        else:
+            logits = self.policy(inputs)
+            actions = greedy_retain(logits)
+            retain_margin = logits[..., RETAIN] - logits[..., SKIP]
+        if max_blocks is None:
+            return actions
+        return cap_blocks(actions, retain_margin, max_blocks)
+
+    def scores(self, inputs, max_blocks=None):
         """Scores `[batch, V]` of items 1..V, and the actions, of internal-id inputs."""
-        actions = self.actions(inputs)
+        actions = self.actions(inputs, max_blocks)
         hidden = embed_items(self.item_embedding, self.position_embedding, inputs)
-        hidden = self.run_blocks(hidden, actions, inputs == 0)[:, -1]
+        every_block = self.policy is None and max_blocks is None
+        hidden = self.run_blocks(hidden, actions, inputs == 0, every_block)[:, -1]
         if self.final_norm is not None:
             hidden = self.final_norm(hidden)
         return self.output_layer(hidden)[:, 1:], actions
 
-    def run_blocks(self, hidden, actions, padding_mask):
-        """E_N from E_0: the retained blocks only (Eq. 5), or every block for a backbone alone."""
+    def run_blocks(self, hidden, actions, padding_mask, every_block: bool = False):
+        """E_N from E_0: the retained blocks only (Eq. 5), or every block (`every_block`)."""
         block = self.residual_blocks.read()
-        if self.policy is None:  # every block, in order: a backbone's fastest plan
+        if every_block:  # every block, in order: a backbone's fastest plan
             for l in range(len(self.residual_blocks)):
                 hidden = block(l, hidden, padding_mask)
             return hidden
@@ -107,9 +129,9 @@ class RecommenderServing(tf.Module):
             padding_mask = None  # no rows of it to gather for blocks that do not read it
         return run_retained_blocks(hidden, actions, block, padding_mask)
 
-    def recommend(self, item_ids, k):
+    def recommend(self, item_ids, k, max_blocks=None):
         inputs = right_align(self.to_internal.lookup(item_ids), self.input_length)
-        scores, actions = self.scores(inputs)
+        scores, actions = self.scores(inputs, max_blocks)
         top = tf.math.top_k(scores, tf.clip_by_value(k, 1, self.num_items))
         return {
             "item_ids": tf.gather(self.raw_ids, top.indices + 1),
@@ -134,7 +156,11 @@ def export_saved_model(module: RecommenderServing, export_dir: str, model_name: 
     # Track the tf.Variables the signatures capture. Keras 3 layers alone are not enough: their
     # variables would load in TF 2 Python, but TF Serving's session-based loader (and
     # `saved_model_cli run`) would not find them ("Could not find variable ...").
-    signatures = {"serving_default": module.serve, "recommend_k": module.serve_k}
+    signatures = {
+        "serving_default": module.serve,
+        "recommend_k": module.serve_k,
+        "recommend_budget": module.serve_budget,
+    }
     module.served_variables = list(
         {
             id(variable): variable
@@ -145,7 +171,9 @@ def export_saved_model(module: RecommenderServing, export_dir: str, model_name: 
     staging = tempfile.mkdtemp(dir=base, prefix=f".{version}-incomplete-")
     try:
         tf.saved_model.save(module, staging, signatures=signatures)
-        requests = warmup_requests(module.raw_ids.numpy(), module.input_length, module.top_k)
+        requests = warmup_requests(
+            module.raw_ids.numpy(), module.input_length, module.top_k, len(module.residual_blocks)
+        )
         write_warmup_requests(staging, model_name, requests)
         os.rename(staging, final)
     except BaseException:

@@ -10,19 +10,31 @@ import tensorflow as tf
 from skiprec_tf.errors import ConfigError, DataError
 
 
-def load_recommender(run_dir: str = "", export_dir: str = ""):
+def load_recommender(run_dir: str = "", export_dir: str = "", max_blocks=None):
     """A function (item_ids [batch, L] int64, k int32) -> {item_ids, scores, blocks_used} from a
     SavedModel (a version directory, or a model directory whose newest version is used) or else
-    from a run directory."""
+    from a run directory; with `max_blocks` (an int), each user runs at most that many blocks
+    (the `recommend_budget` signature)."""
     if export_dir:
         path = _saved_model_path(export_dir)
-        return tf.saved_model.load(path).signatures["recommend_k"], path
+        signatures = tf.saved_model.load(path).signatures
+        if max_blocks is None:
+            return signatures["recommend_k"], path
+        if "recommend_budget" not in signatures:
+            raise ConfigError(
+                f"--max_blocks: {path} has no recommend_budget signature (exported before it "
+                "existed); export the run again"
+            )
+        budget = signatures["recommend_budget"]
+        return lambda item_ids, k: budget(item_ids=item_ids, k=k, max_blocks=max_blocks), path
     from skiprec_tf.run_dir import RunDir
     from skiprec_tf.serving.export import RecommenderServing
 
     config, model, item_ids = RunDir(run_dir).load_model()
     serving = RecommenderServing(model, item_ids, config.data.input_length)
-    return lambda item_ids, k: serving.serve_k(item_ids, k), run_dir
+    if max_blocks is None:
+        return lambda item_ids, k: serving.serve_k(item_ids, k), run_dir
+    return lambda item_ids, k: serving.serve_budget(item_ids, k, max_blocks), run_dir
 
 
 def _saved_model_path(export_dir: str) -> str:

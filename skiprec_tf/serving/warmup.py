@@ -15,13 +15,22 @@ from skiprec_tf.errors import DataError
 WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
-def warmup_requests(raw_item_ids: np.ndarray, input_length: int, top_k: int):
-    """`(signature name, inputs)` of both signatures at batch 1 and batch 2, which take the two
-    plans of `run_retained_blocks`, over histories of known raw ids of the served length."""
+def warmup_requests(raw_item_ids: np.ndarray, input_length: int, top_k: int, num_blocks: int):
+    """`(signature name, inputs)` of every signature at batch 1 and batch 2, which take the two
+    plans of `run_retained_blocks`, over histories of known raw ids of the served length;
+    `recommend_budget` with a cap for the request (batch 1) and one per row (batch 2)."""
     history = np.resize(np.asarray(raw_item_ids[1:], np.int64), input_length)
-    for batch in (history[None], np.stack([history, history[::-1]])):
+    half = np.int32(num_blocks // 2)
+    for batch, max_blocks in (
+        (history[None], half),
+        (np.stack([history, history[::-1]]), np.array([num_blocks, half], np.int32)),
+    ):
         yield "serving_default", {"item_ids": batch}
         yield "recommend_k", {"item_ids": batch, "k": np.int32(top_k)}
+        yield (
+            "recommend_budget",
+            {"item_ids": batch, "k": np.int32(top_k), "max_blocks": max_blocks},
+        )
 
 
 def write_warmup_requests(saved_model_dir: str, model_name: str, requests) -> str:

@@ -141,6 +141,7 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_run_of_each_backbone
     assert ran.returncode == 0, ran.stderr[-2000:]
     assert "Result for output key item_ids" in ran.stdout and "blocks_used" in ran.stdout
     for expected in ("signature_def['serving_default']", "signature_def['recommend_k']",
+                     "signature_def['recommend_budget']", "inputs['max_blocks'] tensor_info",
                      "inputs['item_ids'] tensor_info", "dtype: DT_INT64", "shape: (-1, -1)",
                      "outputs['item_ids']", "outputs['scores']", "outputs['blocks_used']"):  # fmt: skip
         assert expected in shown.stdout, expected
@@ -161,7 +162,7 @@ def test_tf_serving_replays_the_warmup_requests_in_a_session(tiny_run_of_each_ba
     serving = RecommenderServing(model, item_ids, config.data.input_length, top_k=7)
     path = export_saved_model(serving, str(tmp_path), "m")
     requests = list(read_warmup_requests(path))
-    assert len(requests) == 4
+    assert len(requests) == 6
     servable = SessionServable(path)
     for name, inputs in requests:
         assert inputs.keys() == servable.signatures[name].inputs.keys(), name

@@ -104,3 +104,15 @@ def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tm
     assert all("(1999)" in line for line in recommended), result.stdout
     assert f"{history[0]} Film {history[0]} (1999)" in result.stdout
     assert "Blocks run:" in result.stdout and "ms (median" in result.stdout
+
+
+def test_recommend_command_with_a_budget_runs_at_most_max_blocks(tiny_skiprec_run):
+    history = [int(i) for i in RunDir(tiny_skiprec_run).read_item_ids()[1:4]]
+    result = subprocess.run(
+        [sys.executable, "-m", "skiprec_tf.main", "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
+         f"--items={','.join(map(str, history))}", "--top_k=3", "--max_blocks=0"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
+        env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "Blocks run: 0;" in result.stdout, result.stdout

@@ -70,12 +70,16 @@ def test_a_prediction_log_parses_with_protobuf(prediction_log_class):
     assert k.dtype == 3 and not k.tensor_shape.dim and list(k.int_val) == [5]  # int32 scalar
 
 
-def test_warmup_requests_cover_both_signatures_and_plans_and_read_back(tmp_path):
+def test_warmup_requests_cover_every_signature_and_plan_and_read_back(tmp_path):
     raw_ids = np.array([0, 31, 7, 1000000])  # V = 3 < the served length: ids repeat
-    requests = list(warmup_requests(raw_ids, input_length=5, top_k=4))
+    requests = list(warmup_requests(raw_ids, input_length=5, top_k=4, num_blocks=6))
+    signatures = ("serving_default", "recommend_k", "recommend_budget")
     assert {(name, len(inputs["item_ids"])) for name, inputs in requests} == {
-        (name, batch) for name in ("serving_default", "recommend_k") for batch in (1, 2)
+        (name, batch) for name in signatures for batch in (1, 2)
     }
+    caps = [inputs["max_blocks"] for name, inputs in requests if name == "recommend_budget"]
+    assert caps[0].shape == () and caps[0] == 3, "batch 1: one cap for the request"
+    np.testing.assert_array_equal(caps[1], [6, 3])  # batch 2: one cap per row
     write_warmup_requests(str(tmp_path), "m", requests)
     read = list(read_warmup_requests(str(tmp_path)))
     assert [name for name, _ in read] == [name for name, _ in requests]
