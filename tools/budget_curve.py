@@ -1,0 +1,176 @@
+"""Accuracy against measured cost under a compute budget (`max_blocks`), in one run.
+
+Exports the SkipRec run `--run` once and, for each cap (fractions of its N blocks), measures on the
+run's test split: MRR@5 and HR@20 (full ranking, the served model's scores in process, which the
+export's equal), the blocks each user runs, and, through the export loaded as TF Serving loads it
+(a session, one run of `recommend_budget` per request), batch-1 p50 latency and batch-256
+throughput. `--static` adds other models (e.g. a backbone truncated by a cap, or a small backbone
+trained from scratch) as points measured the same way. All points are timed alternately in one
+process, so that machine noise hits them alike. Prints a table; draws accuracy against latency.
+
+Example:
+  python tools/budget_curve.py --run=runs/mlsmall_sasrec_rl_pre \
+      --static="SASRec+ first 16=runs/mlsmall_sasrec@16,SASRec+ 4 blocks=runs/depth_sasrec_4" \
+      --out_png=docs/budget_mlsmall.png
+"""
+
+import json
+import statistics
+import tempfile
+import time
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import tensorflow as tf
+from absl import app, flags
+
+from skiprec_tf.data.sources import load_data
+from skiprec_tf.metrics import ranking_metrics, target_ranks
+from skiprec_tf.run_dir import RunDir
+from skiprec_tf.serving.export import RecommenderServing, export_saved_model
+from skiprec_tf.serving.session import SessionServable
+
+flags.DEFINE_string("run", None, "The SkipRec run whose caps are measured.")
+flags.DEFINE_list(
+    "fractions", ["1", "0.75", "0.5", "0.25", "0.125", "0"], "Caps as fractions of N."
+)
+flags.DEFINE_list("static", [], "Other points: name=run_dir or name=run_dir@max_blocks.")
+flags.DEFINE_integer("rounds", 3, "Timed passes over the test split at batch 256, per point.")
+flags.DEFINE_integer("batch_size", 256, "Batch of the throughput measurement.")
+flags.DEFINE_integer("single_requests", 200, "Batch-1 requests timed per point.")
+flags.DEFINE_integer("inter_op_threads", 1, "TF Serving's --tensorflow_inter_op_parallelism.")
+flags.DEFINE_string("out_png", "", "Where to draw MRR@5 and HR@20 against batch-1 p50 latency.")
+flags.DEFINE_string("out_json", "", "Where to write the table's figures.")
+flags.mark_flag_as_required("run")
+FLAGS = flags.FLAGS
+
+
+class Point:
+    """One model under one cap: its in-process accuracy and its export's `recommend_budget`."""
+
+    def __init__(self, name, kind, run_dir, max_blocks, export_dir, session_config):
+        config, model, item_ids = RunDir(run_dir).load_model()
+        serving = RecommenderServing(model, item_ids, config.data.input_length)
+        self.name, self.kind, self.run_dir = name, kind, run_dir
+        self.num_blocks = len(serving.residual_blocks)
+        self.max_blocks = self.num_blocks if max_blocks is None else max_blocks
+        test = load_data(config.data).test
+        self.metrics, self.blocks = accuracy(serving, test, self.max_blocks, FLAGS.batch_size)
+        self.requests = item_ids[test[:, :-1]]  # raw ids, as a client sends them
+        path = export_saved_model(serving, export_dir, f"point{id(self)}")
+        servable = SessionServable(path, session_config)
+        cap = np.int32(self.max_blocks)
+        self.serve = lambda batch: servable.run(
+            "recommend_budget", {"item_ids": batch, "k": np.int32(10), "max_blocks": cap}
+        )
+
+
+def accuracy(serving, test, max_blocks, batch_size):
+    """Mean test metrics and the mean blocks per user of `serving` under `max_blocks`."""
+    scores_of = tf.function(serving.scores)
+    values, blocks = [], []
+    for start in range(0, len(test), batch_size):
+        batch = tf.constant(test[start : start + batch_size], tf.int32)
+        scores, actions = scores_of(batch[:, :-1], tf.constant(max_blocks))
+        values.append(ranking_metrics(target_ranks(scores, batch[:, -1] - 1)))
+        blocks.append(tf.reduce_sum(actions, axis=1).numpy())
+    metrics = {
+        name: float(np.mean(np.concatenate([v[name] for v in values]))) for name in values[0]
+    }
+    return metrics, float(np.mean(np.concatenate(blocks)))
+
+
+def time_points(points, rounds, batch_size, single_requests):
+    """Per point: the median seconds of a batch-256 pass over its test requests, and its batch-1
+    latencies (ms); points alternate within every round and every single request."""
+    passes = {p.name: [] for p in points}
+    for point in points:  # warm-up: the first calls of each plan
+        point.serve(point.requests[:2])
+        point.serve(point.requests[:1])
+    for _ in range(rounds):
+        for point in points:
+            start = time.perf_counter()
+            for i in range(0, len(point.requests), batch_size):
+                point.serve(point.requests[i : i + batch_size])
+            passes[point.name].append(time.perf_counter() - start)
+    latencies = {p.name: [] for p in points}
+    for i in range(single_requests):
+        for point in points:
+            single = point.requests[i % len(point.requests)][None]
+            start = time.perf_counter()
+            point.serve(single)
+            latencies[point.name].append(1000 * (time.perf_counter() - start))
+    return {name: statistics.median(t) for name, t in passes.items()}, latencies
+
+
+def draw(rows, path):
+    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=100)
+    for axis, (key, label) in zip(axes, (("mrr_at_5", "MRR@5"), ("hr_at_20", "HR@20"))):
+        capped = [r for r in rows if r["kind"] == "cap"]
+        axis.plot([r["p50_ms"] for r in capped], [r[key] for r in capped], marker="o",
+                  label=f"{capped[0]['run_dir']} under a cap")  # fmt: skip
+        for r in capped:
+            axis.annotate(str(r["max_blocks"]), (r["p50_ms"], r[key]), fontsize=7)
+        for r in (r for r in rows if r["kind"] == "static"):
+            axis.plot(r["p50_ms"], r[key], marker="s", linestyle="", label=r["name"])
+        axis.set_xlabel("batch-1 p50 latency (ms), export in a session")
+        axis.set_ylabel(f"test {label}")
+        axis.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    figure.suptitle("Accuracy against measured latency under a compute budget (max_blocks)")
+    figure.tight_layout()
+    figure.savefig(path)
+
+
+def main(argv):
+    del argv
+    tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
+    session_config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=FLAGS.inter_op_threads)
+    num_blocks = RunDir(FLAGS.run).read_config().model.num_blocks
+    caps = sorted({round(float(f) * num_blocks) for f in FLAGS.fractions}, reverse=True)
+    with tempfile.TemporaryDirectory() as export_dir:
+        points = [
+            Point(f"cap {cap}", "cap", FLAGS.run, cap, export_dir, session_config) for cap in caps
+        ]
+        for spec in FLAGS.static:
+            name, _, target = spec.partition("=")
+            run_dir, _, cap = target.partition("@")
+            points.append(
+                Point(
+                    name, "static", run_dir, int(cap) if cap else None, export_dir, session_config
+                )
+            )
+        pass_time, latencies = time_points(
+            points, FLAGS.rounds, FLAGS.batch_size, FLAGS.single_requests
+        )
+    rows = []
+    for point in points:
+        rows.append({
+            "name": point.name, "kind": point.kind, "run_dir": point.run_dir, "max_blocks": point.max_blocks, "num_blocks": point.num_blocks,
+            "blocks_per_user": point.blocks, **point.metrics,
+            "p50_ms": float(np.percentile(latencies[point.name], 50)),
+            "throughput": len(point.requests) / pass_time[point.name],
+        })  # fmt: skip
+    print(
+        f"{len(points[0].requests)} test users; {FLAGS.rounds} rounds at batch {FLAGS.batch_size},"
+        f" {FLAGS.single_requests} single requests per point, inter-op threads"
+        f" {FLAGS.inter_op_threads}"
+    )
+    print("| point | max_blocks | blocks per user | MRR@5 | HR@20 | p50 ms (batch 1) | seq/s (batch 256) |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['name']} | {r['max_blocks']} of {r['num_blocks']} | {r['blocks_per_user']:.2f} |"
+              f" {r['mrr_at_5']:.4f} | {r['hr_at_20']:.4f} | {r['p50_ms']:.2f} | {r['throughput']:.0f} |")  # fmt: skip
+    if FLAGS.out_json:
+        with open(FLAGS.out_json, "w") as file:
+            json.dump(rows, file, indent=1)
+    if FLAGS.out_png:
+        draw(rows, FLAGS.out_png)
+        print(f"Wrote {FLAGS.out_png}")
+
+
+if __name__ == "__main__":
+    app.run(main)
