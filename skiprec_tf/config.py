@@ -18,6 +18,7 @@ SOFTMAXES = ("full", "sampled")
 BACKBONES = ("nextitnet_plus", "sasrec_plus")
 MODELS = (*BACKBONES, "skiprec_gumbel", "skiprec_rl")
 POLICIES = ("cnn", "gru", "attention", "random")
+REWARDS = ("hit", "reciprocal_rank", "log_likelihood")  # SkipRec-RL's, see rewards.py
 
 
 def option(default, help: str, *, flag=None, choices=None, at_least=None, flag_default=None):
@@ -258,6 +259,22 @@ class PolicyConfig:
     beta: float = option(1.0, "Weight of the RL loss (Eq. 10).")
     reward_top_k: int = option(
         5, "A recommendation is correct if the item is in the top k (Eq. 8).", at_least=1
+    )
+    reward: str = option(
+        "hit",
+        "SkipRec-RL's correctness term: the top-k hit of Eq. 8 (the paper), or, denser where hits "
+        "are rare, the target's reciprocal rank or log-likelihood (not in the paper).",
+        choices=REWARDS,
+    )
+    normalize_advantage: bool = option(
+        False,
+        "Divide the RL advantage by its standard deviation over the batch (not in the paper).",
+    )
+    entropy_weight: float = option(
+        0.0, "Weight of an entropy bonus of the policy in L_RL (not in the paper)."
+    )
+    policy_samples: int = option(
+        1, "Sampled policies per user and step in SkipRec-RL (the paper: 1).", at_least=1
     )
     warmup_epochs: int = option(
         0, "First epochs with every block and no policy (the authors' rl_iter).", at_least=0

@@ -74,6 +74,10 @@ def build_recommender(
         gamma=policy.gamma,
         beta=policy.beta,
         reward_top_k=policy.reward_top_k,
+        reward=policy.reward,
+        normalize_advantage=policy.normalize_advantage,
+        entropy_weight=policy.entropy_weight,
+        policy_samples=policy.policy_samples,
         name=name,
         **skiprec,
     )

@@ -1,12 +1,13 @@
 """SkipRec-RL: the self-critical REINFORCE loss (Eq. 9) beside the cross-entropy (Eq. 10)."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 from skiprec_testing import N, make_batch, make_skiprec
 
 from skiprec_tf.models import RandomPolicy, SkipRecRL
-from skiprec_tf.rewards import reinforce_loss
+from skiprec_tf.rewards import policy_entropy, reinforce_loss
 
 
 def test_rl_advantage_is_zero_when_sampled_equals_greedy():
@@ -59,3 +60,49 @@ def test_random_policy_trains_on_the_cross_entropy_under_its_sampled_actions():
     assert float(logs["loss"]) == expected
     assert float(logs["block_usage"]) == float(tf.reduce_mean(sampled))
     np.testing.assert_array_equal(model.seed_generator.state, after_one_seed)
+
+
+def test_training_reports_the_collapse_diagnostics():
+    model, (inputs, targets) = make_skiprec(SkipRecRL), make_batch()
+    model.compile(optimizer="adam")
+    logs = model.train_step((inputs, targets))
+    assert {"advantage_nonzero", "policy_entropy", "blocks_std"} <= set(logs)
+    assert 0.0 < float(logs["policy_entropy"]) <= np.log(2)
+    # A certain policy: every user runs every block, the same sample as the greedy one.
+    model = make_skiprec(SkipRecRL)
+    model.policy.logits.kernel.assign(tf.zeros_like(model.policy.logits.kernel))
+    model.policy.logits.bias.assign(tf.tile([-30.0, 30.0], [N]))
+    model.compile(optimizer="adam")
+    logs = model.train_step((inputs, targets))
+    assert float(logs["advantage_nonzero"]) == 0.0 and float(logs["blocks_std"]) == 0.0
+    assert float(logs["policy_entropy"]) < 1e-6
+
+
+def test_the_log_likelihood_reward_gives_a_signal_wherever_the_policies_differ():
+    model, (inputs, targets) = make_skiprec(SkipRecRL, reward="log_likelihood"), make_batch(32)
+    greedy = model.greedy_actions(model.policy(inputs, training=True))
+    _, _, advantage, sampled = model.losses(inputs, targets)
+    differs = np.any(sampled.numpy() != greedy.numpy(), axis=1)
+    assert differs.any() and not differs.all()
+    np.testing.assert_array_equal(advantage.numpy() != 0, differs)
+
+
+def test_the_entropy_bonus_lowers_the_rl_loss_by_its_weight_times_the_entropy():
+    model, (inputs, targets) = make_skiprec(SkipRecRL), make_batch()
+    seed_state = model.seed_generator.state.numpy()
+    rl_losses = []
+    for weight in (0.0, 0.3):
+        model.entropy_weight = weight
+        model.seed_generator.state.assign(seed_state)  # the same sampled actions
+        _, rl_loss, _, _ = model.losses(inputs, targets)
+        rl_losses.append(float(rl_loss))
+    entropy = float(tf.reduce_mean(policy_entropy(model.policy(inputs), model.controlled)))
+    assert rl_losses[1] == pytest.approx(rl_losses[0] - 0.3 * entropy, abs=1e-5)
+
+
+def test_several_policy_samples_per_user():
+    model, (inputs, targets) = make_skiprec(SkipRecRL, policy_samples=3), make_batch()
+    _, _, advantage, sampled = model.losses(inputs, targets)
+    assert advantage.shape == (18,) and sampled.shape == (6, N)
+    model.compile(optimizer="adam")
+    assert np.isfinite(float(model.train_step((inputs, targets))["loss"]))
