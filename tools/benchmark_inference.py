@@ -77,7 +77,7 @@ SERVED, NO_BLOCKS = 0, 1  # the two exports of every model
 class _NoBlocks(RecommenderServing):
     """The same export with every block skipped; the policy still decides (`blocks_used`)."""
 
-    def run_blocks(self, hidden, actions, padding_mask, every_block=False):
+    def run_blocks(self, hidden, actions, padding_mask, static=False):
         return hidden
 
 

@@ -5,12 +5,13 @@ run's test split: MRR@5 and HR@20 (full ranking, the served model's scores in pr
 export's equal), the blocks each user runs, and, through the export loaded as TF Serving loads it
 (a session, one run of `recommend_budget` per request), batch-1 p50 latency and batch-256
 throughput. `--static` adds other models (e.g. a backbone truncated by a cap, or a small backbone
-trained from scratch) as points measured the same way. All points are timed alternately in one
+trained from scratch, or the SkipRec model's most common policy applied to every user) as points
+measured the same way, each static point served at its fastest (its blocks in a plain loop). All points are timed alternately in one
 process, so that machine noise hits them alike. Prints a table; draws accuracy against latency.
 
 Example:
   python tools/budget_curve.py --run=runs/mlsmall_sasrec_rl_pre \
-      --static="SASRec+ first 16=runs/mlsmall_sasrec@16,SASRec+ 4 blocks=runs/depth_sasrec_4" \
+      --static="most common policy=runs/mlsmall_sasrec_rl_pre@most_common,SASRec+ first 16=runs/mlsmall_sasrec@first=16,SASRec+ 16 blocks=runs/mlsmall_sasrec_16" \
       --out_png=docs/budget_mlsmall.png
 """
 
@@ -27,6 +28,7 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
+from skiprec_tf.analysis import collect_actions
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.metrics import ranking_metrics, target_ranks
 from skiprec_tf.run_dir import RunDir
@@ -37,7 +39,12 @@ flags.DEFINE_string("run", None, "The SkipRec run whose caps are measured.")
 flags.DEFINE_list(
     "fractions", ["1", "0.75", "0.5", "0.25", "0.125", "0"], "Caps as fractions of N."
 )
-flags.DEFINE_list("static", [], "Other points: name=run_dir or name=run_dir@max_blocks.")
+flags.DEFINE_list(
+    "static",
+    [],
+    "Other points: name=RUN (as trained), name=RUN@first=K (its first K blocks for every user) or "
+    "name=RUN@most_common (the blocks of the SkipRec RUN's most common policy, for every user).",
+)
 flags.DEFINE_integer("rounds", 3, "Timed passes over the test split at batch 256, per point.")
 flags.DEFINE_integer("batch_size", 256, "Batch of the throughput measurement.")
 flags.DEFINE_integer("single_requests", 200, "Batch-1 requests timed per point.")
@@ -49,23 +56,50 @@ FLAGS = flags.FLAGS
 
 
 class Point:
-    """One model under one cap: its in-process accuracy and its export's `recommend_budget`."""
+    """One model under a cap, or a static sub-network of it: its in-process accuracy, and its
+    export (`recommend_budget` under a cap, else `recommend_k`) loaded in a session."""
 
-    def __init__(self, name, kind, run_dir, max_blocks, export_dir, session_config):
+    def __init__(self, name, kind, run_dir, export_dir, session_config, max_blocks=None, fixed=""):
         config, model, item_ids = RunDir(run_dir).load_model()
-        serving = RecommenderServing(model, item_ids, config.data.input_length)
+        data = load_data(config.data)
+        fixed_blocks = static_blocks(fixed, model, data.train, FLAGS.batch_size)
+        serving = RecommenderServing(
+            model, item_ids, config.data.input_length, fixed_blocks=fixed_blocks
+        )
         self.name, self.kind, self.run_dir = name, kind, run_dir
         self.num_blocks = len(serving.residual_blocks)
-        self.max_blocks = self.num_blocks if max_blocks is None else max_blocks
-        test = load_data(config.data).test
-        self.metrics, self.blocks = accuracy(serving, test, self.max_blocks, FLAGS.batch_size)
-        self.requests = item_ids[test[:, :-1]]  # raw ids, as a client sends them
+        self.max_blocks = max_blocks
+        self.metrics, self.blocks = accuracy(serving, data.test, max_blocks, FLAGS.batch_size)
+        self.requests = item_ids[data.test[:, :-1]]  # raw ids, as a client sends them
         path = export_saved_model(serving, export_dir, f"point{id(self)}")
         servable = SessionServable(path, session_config)
-        cap = np.int32(self.max_blocks)
-        self.serve = lambda batch: servable.run(
-            "recommend_budget", {"item_ids": batch, "k": np.int32(10), "max_blocks": cap}
-        )
+        if max_blocks is None:
+            self.serve = lambda batch: servable.run(
+                "recommend_k", {"item_ids": batch, "k": np.int32(10)}
+            )
+        else:
+            cap = np.int32(max_blocks)
+            self.serve = lambda batch: servable.run(
+                "recommend_budget", {"item_ids": batch, "k": np.int32(10), "max_blocks": cap}
+            )
+
+
+def static_blocks(fixed: str, model, train, batch_size: int):
+    """The blocks of a static point: `first=K` (the first K), `most_common` (those of the SkipRec
+    model's most common greedy policy on the training sequences), or "" (None: the model as
+    trained)."""
+    if not fixed:
+        return None
+    if fixed.startswith("first="):
+        return list(range(int(fixed.removeprefix("first="))))
+    if fixed == "most_common":
+        actions = collect_actions(model, train, batch_size)
+        policies, counts = np.unique(actions, axis=0, return_counts=True)
+        most_common = policies[np.argmax(counts)]
+        print(f"Most common policy of {len(train)} training sequences ({counts.max()} of them):"
+              f" blocks {np.flatnonzero(most_common).tolist()}")  # fmt: skip
+        return np.flatnonzero(most_common).tolist()
+    raise app.UsageError(f"--static: {fixed!r} is not first=K or most_common")
 
 
 def accuracy(serving, test, max_blocks, batch_size):
@@ -74,7 +108,8 @@ def accuracy(serving, test, max_blocks, batch_size):
     values, blocks = [], []
     for start in range(0, len(test), batch_size):
         batch = tf.constant(test[start : start + batch_size], tf.int32)
-        scores, actions = scores_of(batch[:, :-1], tf.constant(max_blocks))
+        cap = None if max_blocks is None else tf.constant(max_blocks)
+        scores, actions = scores_of(batch[:, :-1], cap)
         values.append(ranking_metrics(target_ranks(scores, batch[:, -1] - 1)))
         blocks.append(tf.reduce_sum(actions, axis=1).numpy())
     metrics = {
@@ -133,16 +168,13 @@ def main(argv):
     caps = sorted({round(float(f) * num_blocks) for f in FLAGS.fractions}, reverse=True)
     with tempfile.TemporaryDirectory() as export_dir:
         points = [
-            Point(f"cap {cap}", "cap", FLAGS.run, cap, export_dir, session_config) for cap in caps
+            Point(f"cap {cap}", "cap", FLAGS.run, export_dir, session_config, max_blocks=cap)
+            for cap in caps
         ]
         for spec in FLAGS.static:
             name, _, target = spec.partition("=")
-            run_dir, _, cap = target.partition("@")
-            points.append(
-                Point(
-                    name, "static", run_dir, int(cap) if cap else None, export_dir, session_config
-                )
-            )
+            run_dir, _, fixed = target.partition("@")
+            points.append(Point(name, "static", run_dir, export_dir, session_config, fixed=fixed))
         pass_time, latencies = time_points(
             points, FLAGS.rounds, FLAGS.batch_size, FLAGS.single_requests
         )
@@ -162,7 +194,8 @@ def main(argv):
     print("| point | max_blocks | blocks per user | MRR@5 | HR@20 | p50 ms (batch 1) | seq/s (batch 256) |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['name']} | {r['max_blocks']} of {r['num_blocks']} | {r['blocks_per_user']:.2f} |"
+        cap = "" if r["max_blocks"] is None else r["max_blocks"]
+        print(f"| {r['name']} | {cap} | {r['blocks_per_user']:.2f} of {r['num_blocks']} |"
               f" {r['mrr_at_5']:.4f} | {r['hr_at_20']:.4f} | {r['p50_ms']:.2f} | {r['throughput']:.0f} |")  # fmt: skip
     if FLAGS.out_json:
         with open(FLAGS.out_json, "w") as file:

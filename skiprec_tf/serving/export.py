@@ -42,18 +42,29 @@ class RecommenderServing(tf.Module):
     block is not computed (`run_retained_blocks`); with a backbone alone (NextItNet+, SASRec+)
     every block runs. `recommend_budget` also takes `max_blocks` (int32, a scalar or one per
     row), the most blocks a user may run (`cap_blocks`); a backbone then runs its first ones.
+
+    `fixed_blocks` (indices) serves a static sub-network instead: every user runs those blocks
+    and no other, whatever the policy; with the blocks a SkipRec's most common policy retains, or
+    a backbone's first k, it is the static competitor of the same cost as an adaptive model.
     """
 
-    def __init__(self, model, item_ids: np.ndarray, input_length: int, top_k: int = 10):
+    def __init__(
+        self, model, item_ids: np.ndarray, input_length: int, top_k: int = 10, fixed_blocks=None
+    ):
         super().__init__(name="recommender")
-        if isinstance(model, SkipRec) and not model.policy.deterministic:
+        adaptive = isinstance(model, SkipRec) and fixed_blocks is None
+        if adaptive and not model.policy.deterministic:
             raise ConfigError("the random policy is an ablation and is not exported")
         self.item_embedding = model.item_embedding
         self.position_embedding = model.position_embedding
         self.residual_blocks = stack_blocks(model.residual_blocks)
         self.final_norm = model.final_norm
         self.output_layer = model.output_layer
-        self.policy = model.policy if isinstance(model, SkipRec) else None
+        self.policy = model.policy if adaptive else None
+        num_blocks = len(model.residual_blocks)
+        self.served = tuple(range(num_blocks) if fixed_blocks is None else sorted(fixed_blocks))
+        if not set(self.served) <= set(range(num_blocks)):
+            raise ConfigError(f"fixed_blocks {fixed_blocks}: the blocks are 0..{num_blocks - 1}")
         self.input_length = input_length
         self.num_items = len(item_ids) - 1
         self.top_k = min(top_k, self.num_items)
@@ -95,11 +106,13 @@ class RecommenderServing(tf.Module):
         return self.recommend(item_ids, k, max_blocks)
 
     def actions(self, inputs, max_blocks=None):
-        """The greedy policy's decisions `[batch, N]` (all ones for a backbone alone), at most
-        `max_blocks` per row if it is given (`cap_blocks`)."""
+        """The greedy policy's decisions `[batch, N]` (without a policy: 1 for the served blocks,
+        every block of a backbone), at most `max_blocks` per row if given (`cap_blocks`)."""
         batch, num_blocks = tf.shape(inputs)[0], len(self.residual_blocks)
         if self.policy is None:
-            actions, retain_margin = tf.ones([batch, num_blocks]), tf.zeros([batch, num_blocks])
+            served = np.isin(np.arange(num_blocks), self.served).astype(np.float32)
+            actions = tf.tile(tf.constant(served)[None], [batch, 1])
+            retain_margin = tf.zeros([batch, num_blocks])
         else:
             logits = self.policy(inputs)
             actions = greedy_retain(logits)
@@ -112,17 +125,17 @@ class RecommenderServing(tf.Module):
         """Scores `[batch, V]` of items 1..V, and the actions, of internal-id inputs."""
         actions = self.actions(inputs, max_blocks)
         hidden = embed_items(self.item_embedding, self.position_embedding, inputs)
-        every_block = self.policy is None and max_blocks is None
-        hidden = self.run_blocks(hidden, actions, inputs == 0, every_block)[:, -1]
+        static = self.policy is None and max_blocks is None  # the same blocks for all
+        hidden = self.run_blocks(hidden, actions, inputs == 0, static)[:, -1]
         if self.final_norm is not None:
             hidden = self.final_norm(hidden)
         return self.output_layer(hidden)[:, 1:], actions
 
-    def run_blocks(self, hidden, actions, padding_mask, every_block: bool = False):
-        """E_N from E_0: the retained blocks only (Eq. 5), or every block (`every_block`)."""
+    def run_blocks(self, hidden, actions, padding_mask, static: bool = False):
+        """E_N from E_0: the retained blocks only (Eq. 5), or the served blocks (`static`)."""
         block = self.residual_blocks.read()
-        if every_block:  # every block, in order: a backbone's fastest plan
-            for l in range(len(self.residual_blocks)):
+        if static:  # every served block, in order: a static network's fastest plan
+            for l in self.served:
                 hidden = block(l, hidden, padding_mask)
             return hidden
         if not self.residual_blocks.reads_padding:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from skiprec_tf.errors import ConfigError
 from skiprec_tf.models.policy import greedy_retain
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.budget import cap_blocks
@@ -180,3 +181,22 @@ def test_the_export_serves_the_budget_in_a_fresh_process(serving, tmp_path):
     for name, max_blocks in caps.items():
         live = module.serve_budget(tf.constant(rows, tf.int64), tf.constant(5), max_blocks)
         assert served[name]["item_ids"] == live["item_ids"].numpy().tolist(), name
+
+
+@pytest.mark.parametrize("batch", [1, 32])
+def test_a_static_sub_network_runs_only_its_blocks(tiny_run_of_each_backbone, batch):
+    """`fixed_blocks`: the static competitor; equal to the model under those actions (Eq. 5)."""
+    config, model, item_ids = RunDir(tiny_run_of_each_backbone).load_model()
+    module = RecommenderServing(model, item_ids, config.data.input_length, fixed_blocks=[2, 0])
+    inputs = tf.constant(
+        np.random.default_rng(3).integers(0, len(item_ids), size=(batch, config.data.input_length)),
+        tf.int32,
+    )
+    counter = RowCounter(module)
+    scores, actions = tf.function(module.scores)(inputs)
+    np.testing.assert_array_equal(actions, np.tile([1, 0, 1, 0], (batch, 1)))
+    assert counter.rows_seen.numpy().tolist() == [batch, 0, batch, 0]
+    expected = model.output_layer(model.encode(inputs, actions=actions)[:, -1])[:, 1:]
+    np.testing.assert_allclose(scores, expected, atol=1e-5)
+    with pytest.raises(ConfigError, match="the blocks are 0..3"):
+        RecommenderServing(model, item_ids, config.data.input_length, fixed_blocks=[4])

@@ -18,20 +18,21 @@ def test_budget_curve_of_a_tiny_run(tiny_skiprec_run, tmp_path):
     out = tmp_path / "budget.json"
     result = subprocess.run(
         [sys.executable, str(_REPO / "tools" / "budget_curve.py"), f"--run={tiny_skiprec_run}",
-         "--fractions=1,0.5,0", f"--static=first block={tiny_skiprec_run}@1", "--rounds=1",
+         "--fractions=1,0.5,0", f"--static=first block={tiny_skiprec_run}@first=1,common={tiny_skiprec_run}@most_common", "--rounds=1",
          "--single_requests=3", f"--out_json={out}", f"--out_png={tmp_path / 'budget.png'}"],
         capture_output=True, text=True, timeout=600, check=False,
         env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     rows = {row["name"]: row for row in json.loads(out.read_text())}
-    assert list(rows) == ["cap 4", "cap 2", "cap 0", "first block"]
+    assert list(rows) == ["cap 4", "cap 2", "cap 0", "first block", "common"]
     test = RunDir(tiny_skiprec_run).read_metrics()["test"]
     assert rows["cap 4"]["mrr_at_5"] == pytest.approx(test["mrr_at_5"], abs=1e-6)
     assert rows["cap 4"]["hr_at_20"] == pytest.approx(test["hr_at_20"], abs=1e-6)
     assert rows["cap 0"]["blocks_per_user"] == 0
     assert rows["cap 2"]["blocks_per_user"] <= 2
-    assert rows["first block"]["max_blocks"] == 1 and rows["first block"]["kind"] == "static"
+    assert rows["first block"]["blocks_per_user"] == 1 and rows["first block"]["kind"] == "static"
+    assert "Most common policy of 240 training sequences" in result.stdout
     assert all(row["p50_ms"] > 0 and row["throughput"] > 0 for row in rows.values())
-    assert "| cap 0 | 0 of 4 | 0.00 |" in result.stdout
+    assert "| cap 0 | 0 | 0.00 of 4 |" in result.stdout
     assert (tmp_path / "budget.png").stat().st_size > 0
