@@ -25,7 +25,7 @@ def format_block_usage(usage: dict) -> str:
             f"{usage['distinct_policies']} distinct policies"
         ),
         (
-            f"FLOPs of one inference, policy included: {fraction:.3f} of NextItNet+'s "
+            f"FLOPs of one inference, policy included: {fraction:.3f} of the full backbone's "
             f"(ideal speedup {1 / fraction:.2f}x)"
         ),
     ]

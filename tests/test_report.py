@@ -31,7 +31,7 @@ def test_metrics_table_has_a_row_per_model_and_a_column_per_metric():
 def test_block_usage_lines():
     text = format_block_usage(USAGE)
     assert "mean 2.00 of 4 (std 0.50, min 1, max 3), 3 distinct policies" in text
-    assert "0.500 of NextItNet+'s (ideal speedup 2.00x)" in text
+    assert "0.500 of the full backbone's (ideal speedup 2.00x)" in text
     assert "easy users: 1.50 blocks on average" in text
 
 
