@@ -36,6 +36,7 @@ from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 from skiprec_tf.serving.session import SessionServable
 
 flags.DEFINE_string("run", None, "The SkipRec run whose caps are measured.")
+flags.DEFINE_string("name", "SkipRec", "The run's name in the figure.")
 flags.DEFINE_list(
     "fractions", ["1", "0.75", "0.5", "0.25", "0.125", "0"], "Caps as fractions of N."
 )
@@ -142,11 +143,11 @@ def time_points(points, rounds, batch_size, single_requests):
 
 
 def draw(rows, path):
-    figure, axes = plt.subplots(1, 2, figsize=(10, 3.8), dpi=100)
+    figure, axes = plt.subplots(1, 2, figsize=(10, 4.4), dpi=100)
     for axis, (key, label) in zip(axes, (("mrr_at_5", "MRR@5"), ("hr_at_20", "HR@20"))):
         capped = [r for r in rows if r["kind"] == "cap"]
         axis.plot([r["p50_ms"] for r in capped], [r[key] for r in capped], marker="o",
-                  label=f"{capped[0]['run_dir']} under a cap")  # fmt: skip
+                  label=f"{FLAGS.name} under a cap (max_blocks)")  # fmt: skip
         for r in capped:
             axis.annotate(str(r["max_blocks"]), (r["p50_ms"], r[key]), fontsize=7)
         for r in (r for r in rows if r["kind"] == "static"):
@@ -154,9 +155,10 @@ def draw(rows, path):
         axis.set_xlabel("batch-1 p50 latency (ms), export in a session")
         axis.set_ylabel(f"test {label}")
         axis.grid(alpha=0.3)
-    axes[0].legend(fontsize=7)
+    handles, labels = axes[0].get_legend_handles_labels()
+    figure.legend(handles, labels, loc="lower center", ncol=4, fontsize=7)
     figure.suptitle("Accuracy against measured latency under a compute budget (max_blocks)")
-    figure.tight_layout()
+    figure.tight_layout(rect=(0, 0.1, 1, 1))
     figure.savefig(path)
 
 

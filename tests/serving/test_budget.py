@@ -10,6 +10,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from serving_testing import mixed_policy_run
 
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models.policy import greedy_retain
@@ -55,15 +56,8 @@ def test_a_bad_cap_is_a_clear_error(max_blocks, message):
 def serving(tiny_run_of_each_backbone):
     """The served SkipRec of a tiny run, its policy pushed to mixed per-user decisions; and a
     batch of 32 internal-id sequences."""
-    config, model, item_ids = RunDir(tiny_run_of_each_backbone).load_model()
-    rng = np.random.default_rng(1)
-    head = model.policy.logits
-    head.kernel.assign(rng.normal(scale=3.0, size=head.kernel.shape).astype("float32"))
-    module = RecommenderServing(model, item_ids, config.data.input_length)
-    inputs = tf.constant(
-        rng.integers(1, len(item_ids), size=(32, config.data.input_length)), tf.int32
-    )
-    return module, inputs
+    config, model, item_ids, inputs = mixed_policy_run(tiny_run_of_each_backbone, 32, lowest_id=1)
+    return RecommenderServing(model, item_ids, config.data.input_length), inputs
 
 
 def test_a_cap_of_n_gives_the_uncapped_answers_exactly(serving):

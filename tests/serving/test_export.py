@@ -9,6 +9,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
+from serving_testing import mixed_policy_run, run_main
 
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving import export
@@ -69,11 +70,9 @@ def _serve_in_fresh_process(path, requests):
 
 def test_export_round_trip_without_skiprec_tf(tiny_run_of_each_backbone, tmp_path):
     run_dir = tiny_run_of_each_backbone
-    result = subprocess.run(
-        [sys.executable, "-m", "skiprec_tf.main", "--mode=export", f"--run_dir={run_dir}",
-         f"--export_dir={tmp_path}", "--model_name=synthetic_rl", "--top_k=7"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    result = run_main(
+        "--mode=export", f"--run_dir={run_dir}", f"--export_dir={tmp_path}",
+        "--model_name=synthetic_rl", "--top_k=7",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     path = tmp_path / "synthetic_rl" / "1"
@@ -99,15 +98,8 @@ def test_export_round_trip_without_skiprec_tf(tiny_run_of_each_backbone, tmp_pat
 
 
 def test_serving_equals_the_masked_training_model(tiny_run_of_each_backbone):
-    config, model, item_ids = RunDir(tiny_run_of_each_backbone).load_model()
-    # Push the policy to mixed per-user decisions so that real skipping is exercised.
-    rng = np.random.default_rng(1)
-    head = model.policy.logits
-    head.kernel.assign(rng.normal(scale=3.0, size=head.kernel.shape).astype("float32"))
+    config, model, item_ids, inputs = mixed_policy_run(tiny_run_of_each_backbone, rows=64)
     serving = RecommenderServing(model, item_ids, config.data.input_length)
-    inputs = tf.constant(
-        rng.integers(0, len(item_ids), size=(64, config.data.input_length)), tf.int32
-    )
     scores, actions = tf.function(serving.scores)(inputs)
     assert 0 < float(tf.reduce_mean(actions)) < 1 and len(np.unique(actions, axis=0)) > 2
     np.testing.assert_array_equal(actions, model.inference_actions(inputs))

@@ -2,10 +2,9 @@
 
 import os
 import re
-import subprocess
-import sys
 
 import pytest
+from serving_testing import run_main
 
 from skiprec_tf.errors import ConfigError, DataError
 from skiprec_tf.run_dir import RunDir
@@ -93,11 +92,9 @@ def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tm
     movies.write_text(
         "movieId,title,genres\n" + "".join(f"{i},Film {i} (1999),Drama\n" for i in item_ids[1:])
     )
-    result = subprocess.run(
-        [sys.executable, "-m", "skiprec_tf.main", "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
-         f"--items={','.join(map(str, history))}", f"--titles={movies}", "--top_k=3"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    result = run_main(
+        "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
+        f"--items={','.join(map(str, history))}", f"--titles={movies}", "--top_k=3",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     recommended = result.stdout.split("Recommended:")[1].splitlines()[1:4]
@@ -108,11 +105,9 @@ def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tm
 
 def test_recommend_command_with_a_budget_runs_at_most_max_blocks(tiny_skiprec_run):
     history = [int(i) for i in RunDir(tiny_skiprec_run).read_item_ids()[1:4]]
-    result = subprocess.run(
-        [sys.executable, "-m", "skiprec_tf.main", "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
-         f"--items={','.join(map(str, history))}", "--top_k=3", "--max_blocks=0"],
-        cwd=ROOT, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"},
+    result = run_main(
+        "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
+        f"--items={','.join(map(str, history))}", "--top_k=3", "--max_blocks=0",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Blocks run: 0;" in result.stdout, result.stdout
