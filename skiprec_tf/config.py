@@ -18,7 +18,10 @@ SOFTMAXES = ("full", "sampled")
 BACKBONES = ("nextitnet_plus", "sasrec_plus")
 MODELS = (*BACKBONES, "skiprec_gumbel", "skiprec_rl")
 POLICIES = ("cnn", "gru", "attention", "random")
-REWARDS = ("hit", "reciprocal_rank", "log_likelihood")  # SkipRec-RL's, see rewards.py
+# How correct SkipRec-RL's recommendation is (rewards.py): Eq. 8's top-k hit (the paper), the
+# target's reciprocal rank (it differs between two policies whenever the target's rank does), or
+# the target's log-likelihood.
+REWARDS = ("hit", "reciprocal_rank", "log_likelihood")
 
 
 def option(default, help: str, *, flag=None, choices=None, at_least=None, flag_default=None):

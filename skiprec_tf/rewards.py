@@ -5,10 +5,6 @@ import tensorflow as tf
 
 from skiprec_tf.metrics import target_ranks
 
-# How correct a recommendation is (REWARDS): Eq. 8's top-k hit (the paper), the target's
-# reciprocal rank (in (0, 1], it differs between two policies whenever the target's rank does),
-# or the target's log-likelihood (`likelihood_reward`).
-
 
 def correct_in_top_k(scores, targets, k: int = 5):
     """Whether the true next item is among the top k of all items (padding, column 0, excluded).
