@@ -32,6 +32,6 @@ def test_benchmark_load_prints_load_warmup_and_first_requests(saved_model, warmu
     assert result.returncode == 0, result.stderr[-2000:]
     assert ("warm-up:" in result.stdout) == warmup
     if warmup:
-        assert "for 4 requests" in result.stdout
+        assert "for 6 requests" in result.stdout  # 3 signatures x batch 1 and 2
     for line in ("load: ", "batch 1: first request ", "batch 256: first request "):
         assert line in result.stdout, line
