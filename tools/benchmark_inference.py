@@ -20,9 +20,7 @@ Example:
 """
 
 import functools
-import statistics
 import tempfile
-import time
 
 import numpy as np
 import tensorflow as tf
@@ -33,6 +31,7 @@ from skiprec_tf.flops import inference_flops
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 from skiprec_tf.serving.session import SessionServable
+from skiprec_tf.serving.timing import elapsed, time_alternating
 
 flags.DEFINE_list("runs", [], "name=run_dir pairs; the first is the baseline (the backbone).")
 flags.DEFINE_integer("rounds", 5, "Timed passes over the test split at batch 256, per model.")
@@ -103,28 +102,6 @@ class _Floor(tf.Module):
         return {"item_ids": tf.identity(item_ids)}
 
 
-def _elapsed(serve, inputs):
-    """Seconds to serve each of `inputs` in turn."""
-    start = time.perf_counter()
-    for batch in inputs:
-        serve(batch)
-    return time.perf_counter() - start
-
-
-def _time_alternating(serves, batches, singles, rounds):
-    """The median seconds of a pass over `batches`, and the latencies (ms) of the `singles`, of
-    every `{key: serve}`, alternating them so that machine noise hits all alike."""
-    passes = {key: [] for key in serves}
-    for _ in range(rounds):
-        for key, serve in serves.items():
-            passes[key].append(_elapsed(serve, batches))
-    latencies = {key: [] for key in serves}
-    for single in singles:
-        for key, serve in serves.items():
-            latencies[key].append(1000 * _elapsed(serve, [single]))
-    return {key: statistics.median(times) for key, times in passes.items()}, latencies
-
-
 def _print_speedups(names, blocks, ideal, pass_time, latencies, num_users):
     """Per model: measured speedup against the first, ideal speedup and their ratio."""
     base = names[0]
@@ -187,7 +164,7 @@ def main(argv):
         floor_path = f"{export_dir}/floor"
         tf.saved_model.save(_Floor(), floor_path)
         floor = load(floor_path)
-        floor_latencies = [1000 * _elapsed(floor, [single]) for single in singles + singles]
+        floor_latencies = [1000 * elapsed(floor, [single]) for single in singles + singles]
         serves = {
             (name, variant): models[name][1][variant]
             for name in names
@@ -198,7 +175,7 @@ def main(argv):
             used = np.concatenate([serve(batch)["blocks_used"] for batch in batches])
             blocks.setdefault(name, used)
             serve(singles[0])
-        pass_time, latencies = _time_alternating(serves, batches, singles, FLAGS.rounds)
+        pass_time, latencies = time_alternating(serves, batches, singles, FLAGS.rounds)
 
     base = names[0]
     config0, _, _, num_items = models[base]

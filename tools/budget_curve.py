@@ -16,9 +16,7 @@ Example:
 """
 
 import json
-import statistics
 import tempfile
-import time
 
 import matplotlib
 
@@ -29,11 +27,13 @@ import tensorflow as tf
 from absl import app, flags
 
 from skiprec_tf.analysis import collect_actions
+from skiprec_tf.data.pipeline import evaluation_batches
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.metrics import ranking_metrics, target_ranks
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 from skiprec_tf.serving.session import SessionServable
+from skiprec_tf.serving.timing import time_alternating
 
 flags.DEFINE_string("run", None, "The SkipRec run whose caps are measured.")
 flags.DEFINE_string("name", "SkipRec", "The run's name in the figure.")
@@ -106,40 +106,16 @@ def static_blocks(fixed: str, model, train, batch_size: int):
 def accuracy(serving, test, max_blocks, batch_size):
     """Mean test metrics and the mean blocks per user of `serving` under `max_blocks`."""
     scores_of = tf.function(serving.scores)
+    cap = None if max_blocks is None else tf.constant(max_blocks)
     values, blocks = [], []
-    for start in range(0, len(test), batch_size):
-        batch = tf.constant(test[start : start + batch_size], tf.int32)
-        cap = None if max_blocks is None else tf.constant(max_blocks)
-        scores, actions = scores_of(batch[:, :-1], cap)
-        values.append(ranking_metrics(target_ranks(scores, batch[:, -1] - 1)))
+    for inputs, targets in evaluation_batches(test, batch_size):
+        scores, actions = scores_of(inputs, cap)
+        values.append(ranking_metrics(target_ranks(scores, targets[:, -1] - 1)))
         blocks.append(tf.reduce_sum(actions, axis=1).numpy())
     metrics = {
         name: float(np.mean(np.concatenate([v[name] for v in values]))) for name in values[0]
     }
     return metrics, float(np.mean(np.concatenate(blocks)))
-
-
-def time_points(points, rounds, batch_size, single_requests):
-    """Per point: the median seconds of a batch-256 pass over its test requests, and its batch-1
-    latencies (ms); points alternate within every round and every single request."""
-    passes = {p.name: [] for p in points}
-    for point in points:  # warm-up: the first calls of each plan
-        point.serve(point.requests[:2])
-        point.serve(point.requests[:1])
-    for _ in range(rounds):
-        for point in points:
-            start = time.perf_counter()
-            for i in range(0, len(point.requests), batch_size):
-                point.serve(point.requests[i : i + batch_size])
-            passes[point.name].append(time.perf_counter() - start)
-    latencies = {p.name: [] for p in points}
-    for i in range(single_requests):
-        for point in points:
-            single = point.requests[i % len(point.requests)][None]
-            start = time.perf_counter()
-            point.serve(single)
-            latencies[point.name].append(1000 * (time.perf_counter() - start))
-    return {name: statistics.median(t) for name, t in passes.items()}, latencies
 
 
 def draw(rows, path):
@@ -177,9 +153,17 @@ def main(argv):
             name, _, target = spec.partition("=")
             run_dir, _, fixed = target.partition("@")
             points.append(Point(name, "static", run_dir, export_dir, session_config, fixed=fixed))
-        pass_time, latencies = time_points(
-            points, FLAGS.rounds, FLAGS.batch_size, FLAGS.single_requests
-        )
+        # Every point is timed on the same requests: the first point's test split, in raw ids.
+        requests = points[0].requests
+        batches = [
+            requests[i : i + FLAGS.batch_size] for i in range(0, len(requests), FLAGS.batch_size)
+        ]
+        singles = [requests[i : i + 1] for i in range(min(FLAGS.single_requests, len(requests)))]
+        for point in points:  # warm-up: the first calls of both plans
+            point.serve(batches[0][:2])
+            point.serve(singles[0])
+        serves = {point.name: point.serve for point in points}
+        pass_time, latencies = time_alternating(serves, batches, singles, FLAGS.rounds)
     rows = []
     for point in points:
         rows.append({

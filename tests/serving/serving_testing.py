@@ -1,5 +1,6 @@
 """What the serving tests share (imported by its basename, as tests/models/skiprec_testing.py):
-`python -m skiprec_tf.main` in a subprocess, and a tiny run whose policy decides per user."""
+`python -m skiprec_tf.main` in a subprocess, a tiny run whose policy decides per user, and served
+blocks that count the rows they run on."""
 
 import os
 import subprocess
@@ -34,3 +35,17 @@ def mixed_policy_run(run_dir, rows: int, lowest_id: int = 0, seed: int = 1):
         rng.integers(lowest_id, len(item_ids), size=(rows, config.data.input_length)), tf.int32
     )
     return config, model, item_ids, inputs
+
+
+class RowCountingBlocks:
+    """The served blocks of `stacked` (`stack_blocks`) as `run_retained_blocks` takes them,
+    counting in `rows_seen[l]` the rows block l is run on (runs, not masks)."""
+
+    def __init__(self, stacked):
+        self.block = stacked.read()
+        self.rows_seen = tf.Variable(tf.zeros([len(stacked)], tf.int32), trainable=False)
+
+    def __call__(self, l, hidden, padding_mask):
+        rows = tf.one_hot(l, self.rows_seen.shape[0], dtype=tf.int32) * tf.shape(hidden)[0]
+        self.rows_seen.assign_add(rows)
+        return self.block(l, hidden, padding_mask)

@@ -10,7 +10,7 @@ import sys
 import numpy as np
 import pytest
 import tensorflow as tf
-from serving_testing import mixed_policy_run
+from serving_testing import RowCountingBlocks, mixed_policy_run
 
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models.policy import greedy_retain
@@ -70,18 +70,11 @@ def test_a_cap_of_n_gives_the_uncapped_answers_exactly(serving):
     np.testing.assert_array_equal(capped_scores, scores)
 
 
-class RowCounter:
-    """Wraps the served blocks so that `rows_seen[l]` counts the rows block l runs on."""
-
-    def __init__(self, module):
-        self.block = module.residual_blocks.read()
-        self.rows_seen = tf.Variable(tf.zeros([len(module.residual_blocks)], tf.int32))
-        module.residual_blocks.read = lambda: self
-
-    def __call__(self, l, hidden, padding_mask):
-        rows = tf.one_hot(l, self.rows_seen.shape[0], dtype=tf.int32) * tf.shape(hidden)[0]
-        self.rows_seen.assign_add(rows)
-        return self.block(l, hidden, padding_mask)
+def counting_rows(module):
+    """Makes `module` run its blocks through a `RowCountingBlocks`, and returns that."""
+    counter = RowCountingBlocks(module.residual_blocks)
+    module.residual_blocks.read = lambda: counter
+    return counter
 
 
 @pytest.mark.parametrize("batch", [1, 32])
@@ -89,7 +82,7 @@ def test_a_cap_of_0_runs_no_block(serving, batch):
     module, inputs = serving
     most_blocks = np.argsort(-tf.reduce_sum(module.actions(inputs), axis=1).numpy(), kind="stable")
     inputs = tf.gather(inputs, most_blocks[:batch])
-    counter = RowCounter(module)
+    counter = counting_rows(module)
     scores, actions = tf.function(module.scores)(inputs, tf.constant(0))
     assert counter.rows_seen.numpy().sum() == 0 and float(tf.reduce_sum(actions)) == 0
     tf.function(module.scores)(inputs, tf.constant(len(module.residual_blocks)))
@@ -186,7 +179,7 @@ def test_a_static_sub_network_runs_only_its_blocks(tiny_run_of_each_backbone, ba
         np.random.default_rng(3).integers(0, len(item_ids), size=(batch, config.data.input_length)),
         tf.int32,
     )
-    counter = RowCounter(module)
+    counter = counting_rows(module)
     scores, actions = tf.function(module.scores)(inputs)
     np.testing.assert_array_equal(actions, np.tile([1, 0, 1, 0], (batch, 1)))
     assert counter.rows_seen.numpy().tolist() == [batch, 0, batch, 0]

@@ -7,6 +7,7 @@ import pathlib
 import numpy as np
 import pytest
 import tensorflow as tf
+from serving_testing import RowCountingBlocks
 
 from skiprec_tf.layers import NextItNetBlock, SelfAttentionBlock
 from skiprec_tf.serving.skipping import run_retained_blocks
@@ -17,19 +18,6 @@ KINDS = {
     "nextitnet": lambda: [NextItNetBlock(dilation=r) for r in (1, 4, 1, 4, 1)],
     "sasrec": lambda: [SelfAttentionBlock(num_heads=2) for _ in range(N)],
 }
-
-
-class RowCountingBlocks:
-    """The served blocks (`stack_blocks`) as `run_retained_blocks` takes them, counting in
-    `rows_seen[l]` the rows block l is run on (runs, not masks)."""
-
-    def __init__(self, blocks):
-        self.block = stack_blocks(blocks).read()
-        self.rows_seen = tf.Variable(tf.zeros([len(blocks)], tf.int32), trainable=False)
-
-    def __call__(self, l, hidden, padding_mask):
-        self.rows_seen.assign_add(tf.one_hot(l, N, dtype=tf.int32) * tf.shape(hidden)[0])
-        return self.block(l, hidden, padding_mask)
 
 
 def _trained(blocks):
@@ -65,7 +53,7 @@ def _masked(hidden, actions, blocks, padding_mask):
 def _run(hidden, actions, blocks, padding_mask=None):
     if padding_mask is None:
         padding_mask = tf.zeros(tf.shape(hidden)[:2], tf.bool)
-    counting = RowCountingBlocks(blocks)
+    counting = RowCountingBlocks(stack_blocks(blocks))
     output = tf.function(run_retained_blocks)(hidden, actions, counting, padding_mask)
     return output, counting.rows_seen.numpy().tolist()
 
