@@ -4,7 +4,8 @@ Exports the SkipRec run `--run` once and, for each cap (fractions of its N block
 run's test split: MRR@5 and HR@20 (full ranking, the served model's scores in process, which the
 export's equal), the blocks each user runs, and, through the export loaded as TF Serving loads it
 (a session, one run of `recommend_budget` per request), batch-1 p50 latency and batch-256
-throughput. `--static` adds other models (e.g. a backbone truncated by a cap, or a small backbone
+throughput; with `--ranks_dir`, every point's per-sequence test ranks for
+`tools/compare_runs.py`. `--static` adds other models (e.g. a backbone truncated by a cap, or a small backbone
 trained from scratch, or the SkipRec model's most common policy applied to every user) as points
 measured the same way, each static point served at its fastest (its blocks in a plain loop). All points are timed alternately in one
 process, so that machine noise hits them alike. Prints a table; draws accuracy against latency.
@@ -16,6 +17,8 @@ Example:
 """
 
 import json
+import os
+import re
 import tempfile
 
 import matplotlib
@@ -52,6 +55,12 @@ flags.DEFINE_integer("single_requests", 200, "Batch-1 requests timed per point."
 flags.DEFINE_integer("inter_op_threads", 1, "TF Serving's --tensorflow_inter_op_parallelism.")
 flags.DEFINE_string("out_png", "", "Where to draw MRR@5 and HR@20 against batch-1 p50 latency.")
 flags.DEFINE_string("out_json", "", "Where to write the table's figures.")
+flags.DEFINE_string(
+    "ranks_dir",
+    "",
+    "Where to save each point's per-sequence test ranks, as DIR/<point>/test_ranks.npz (the file a"
+    " run saves), for paired comparisons: tools/compare_runs.py takes DIR/<point> as it takes a run.",
+)
 flags.mark_flag_as_required("run")
 FLAGS = flags.FLAGS
 
@@ -70,7 +79,9 @@ class Point:
         self.name, self.kind, self.run_dir = name, kind, run_dir
         self.num_blocks = len(serving.residual_blocks)
         self.max_blocks = max_blocks
-        self.metrics, self.blocks = accuracy(serving, data.test, max_blocks, FLAGS.batch_size)
+        self.ranks, self.blocks = test_ranks(serving, data.test, max_blocks, FLAGS.batch_size)
+        self.metrics = {name: float(np.mean(v)) for name, v in ranking_metrics(self.ranks).items()}
+        self.test = data.test
         self.requests = item_ids[data.test[:, :-1]]  # raw ids, as a client sends them
         path = export_saved_model(serving, export_dir, f"point{id(self)}")
         servable = SessionServable(path, session_config)
@@ -103,19 +114,26 @@ def static_blocks(fixed: str, model, train, batch_size: int):
     raise app.UsageError(f"--static: {fixed!r} is not first=K or most_common")
 
 
-def accuracy(serving, test, max_blocks, batch_size):
-    """Mean test metrics and the mean blocks per user of `serving` under `max_blocks`."""
+def test_ranks(serving, test, max_blocks, batch_size):
+    """The rank of every test target under `serving` with `max_blocks`, and the mean blocks per
+    user."""
     scores_of = tf.function(serving.scores)
     cap = None if max_blocks is None else tf.constant(max_blocks)
-    values, blocks = [], []
+    ranks, blocks = [], []
     for inputs, targets in evaluation_batches(test, batch_size):
         scores, actions = scores_of(inputs, cap)
-        values.append(ranking_metrics(target_ranks(scores, targets[:, -1] - 1)))
+        ranks.append(target_ranks(scores, targets[:, -1] - 1).numpy())
         blocks.append(tf.reduce_sum(actions, axis=1).numpy())
-    metrics = {
-        name: float(np.mean(np.concatenate([v[name] for v in values]))) for name in values[0]
-    }
-    return metrics, float(np.mean(np.concatenate(blocks)))
+    return np.concatenate(ranks), float(np.mean(np.concatenate(blocks)))
+
+
+def save_ranks(points, ranks_dir: str):
+    """Each point's test ranks in `ranks_dir/<point>/test_ranks.npz`, as a run saves its own."""
+    for point in points:
+        path = os.path.join(ranks_dir, re.sub(r"[^A-Za-z0-9+.=-]+", "_", point.name).strip("_"))
+        os.makedirs(path, exist_ok=True)
+        RunDir(path).write_test_ranks({"model": point.ranks}, point.test)
+        print(f"Ranks of {point.name!r}: {path}")
 
 
 def draw(rows, path):
@@ -186,6 +204,8 @@ def main(argv):
     if FLAGS.out_json:
         with open(FLAGS.out_json, "w") as file:
             json.dump(rows, file, indent=1)
+    if FLAGS.ranks_dir:
+        save_ranks(points, FLAGS.ranks_dir)
     if FLAGS.out_png:
         draw(rows, FLAGS.out_png)
         print(f"Wrote {FLAGS.out_png}")
