@@ -45,4 +45,4 @@ def test_budget_curve_of_a_tiny_run(tiny_skiprec_run, tmp_path):
     (uncapped,), _ = load_ranks(str(tmp_path / "ranks" / "cap_4"), split)
     np.testing.assert_array_equal(uncapped, run_ranks[0])
     (first,), _ = load_ranks(str(tmp_path / "ranks" / "first_block"), split)
-    assert np.mean((first <= 20)) == pytest.approx(rows["first block"]["hr_at_20"], abs=1e-6)
+    assert np.mean(first <= 20) == pytest.approx(rows["first block"]["hr_at_20"], abs=1e-6)
