@@ -33,9 +33,12 @@ class TrainingState(keras.callbacks.Callback):
         self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
         self.best_score = tf.Variable(-1.0, dtype=tf.float64, trainable=False, name="best_score")
         self.best_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="best_epoch")
+        optimizers = {"optimizer": model.optimizer}
+        if getattr(model, "policy_optimizer", None) is not None:
+            optimizers["policy_optimizer"] = model.policy_optimizer
         last = tf.train.Checkpoint(
             model=model,
-            optimizer=model.optimizer,
+            **optimizers,
             epoch=self.epoch,
             best_score=self.best_score,
             best_epoch=self.best_epoch,

@@ -279,6 +279,11 @@ class PolicyConfig:
     policy_samples: int = option(
         1, "Sampled policies per user and step in SkipRec-RL (the paper: 1).", at_least=1
     )
+    policy_learning_rate: float | None = option(
+        None,
+        "Adam learning rate of the policy's weights (not in the paper; unset: "
+        "--learning_rate). Under Adam, beta scales the policy's step not at all.",
+    )
     warmup_epochs: int = option(
         0, "First epochs with every block and no policy (the authors' rl_iter).", at_least=0
     )
@@ -297,6 +302,8 @@ class PolicyConfig:
     def __post_init__(self):
         _check_fields(self)
         check_positive("--temperature", self.temperature)
+        if self.policy_learning_rate is not None:
+            check_positive("--policy_learning_rate", self.policy_learning_rate)
         if self.target_usage is not None and not 0.0 <= self.target_usage <= 1.0:
             raise ConfigError(f"--target_usage must be in [0, 1], got {self.target_usage}")
 

@@ -32,6 +32,9 @@ def build_model(config: RunConfig, num_items: int) -> keras.Model:
     optimizer = _optimizer(config.train)
     model.compile(optimizer=optimizer, jit_compile=config.train.jit_compile)
     optimizer.build(model.trainable_variables)
+    if isinstance(model, SkipRec) and config.policy.policy_learning_rate is not None:
+        model.policy_optimizer = keras.optimizers.Adam(config.policy.policy_learning_rate)
+        model.policy_optimizer.build(model.policy.trainable_variables)
     return model
 
 

@@ -9,7 +9,7 @@ import pytest
 import tensorflow as tf
 
 from skiprec_tf.baselines import mean_metrics
-from skiprec_tf.config import DataConfig, ModelConfig, RunConfig, TrainConfig
+from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.metrics import METRIC_NAMES
@@ -114,3 +114,21 @@ def test_weight_decay_shrinks_kernels_and_embeddings_only():
         decayed = weight.path.endswith(("kernel", "embeddings"))
         expected = before[weight.path] * (0.95 if decayed else 1.0)
         np.testing.assert_allclose(weight.numpy(), expected, rtol=1e-5, err_msg=weight.path)
+
+
+def test_a_policy_learning_rate_is_a_second_optimizer_saved_for_resume(tmp_path, data):
+    run_dir = tmp_path / "rl"
+    config = dataclasses.replace(
+        _config(run_dir, epochs=1),
+        model=ModelConfig(embedding_dim=8, num_blocks=4, model="skiprec_rl"),
+        policy=PolicyConfig(policy_learning_rate=1e-4),
+    )
+    train_and_evaluate(config, data)
+    path = tf.train.latest_checkpoint(os.path.join(run_dir, "checkpoints", "last"))
+    saved = [name for name, _ in tf.train.list_variables(path)]
+    assert any(name.startswith("policy_optimizer/") for name in saved)
+    model = build_model(config, data.num_items)
+    assert float(model.policy_optimizer.learning_rate) == pytest.approx(1e-4)
+    resumed = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=2))
+    train_and_evaluate(dataclasses.replace(resumed, resume=True), data)  # restores both optimizers
+    assert len((run_dir / "history.csv").read_text().splitlines()) == 3

@@ -100,10 +100,13 @@ class SequentialRecommender(keras.Model):
         inputs, targets = data
         with tf.GradientTape() as tape:
             loss = self.compute_loss(inputs, targets)
-        gradients = tape.gradient(loss, self.trainable_variables)
-        self.optimizer.apply(gradients, self.trainable_variables)
+        self.apply_gradients(tape.gradient(loss, self.trainable_variables))
         self.loss_tracker.update_state(loss)
         return {tracker.name: tracker.result() for tracker in self.training_trackers}
+
+    def apply_gradients(self, gradients):
+        """One optimizer step on `trainable_variables` (their gradients, in that order)."""
+        self.optimizer.apply(gradients, self.trainable_variables)
 
     def test_step(self, data):
         inputs, targets = data

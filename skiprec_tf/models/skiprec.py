@@ -21,6 +21,10 @@ class SkipRec(ResidualRecommender):
     `compute_loss`, with any policy network, the random one included. Both report the mean
     block usage of their training actions (`_track_usage`) beside the loss.
 
+    `policy_optimizer`, None unless set (beyond the paper), steps the policy's weights (it shares
+    none with the backbone) with an optimizer of their own, e.g. at a smaller learning rate; the
+    model's optimizer steps the rest.
+
     `controlled` `[N]` marks the blocks the policy decides; the others are always retained. It
     starts all ones; `PolicySchedule` sets it per epoch for a warm-up (none controlled) and a
     BlockDrop-style curriculum (the last k blocks controlled, k growing).
@@ -58,6 +62,19 @@ class SkipRec(ResidualRecommender):
             tf.ones([self.num_blocks]), trainable=False, name="controlled"
         )
         self.block_usage_tracker = keras.metrics.Mean(name="block_usage")
+        self.policy_optimizer = None
+
+    def apply_gradients(self, gradients):
+        """One step of the model's optimizer, and of `policy_optimizer` on the policy's own
+        weights when there is one."""
+        if self.policy_optimizer is None:
+            return super().apply_gradients(gradients)
+        own = {id(v) for v in self.policy.trainable_variables}
+        pairs = list(zip(gradients, self.trainable_variables))
+        policy = [(g, v) for g, v in pairs if id(v) in own]
+        rest = [(g, v) for g, v in pairs if id(v) not in own]
+        self.optimizer.apply(*zip(*rest))
+        self.policy_optimizer.apply(*zip(*policy))
 
     # Actions: float [batch, N], 1 = retain.
 

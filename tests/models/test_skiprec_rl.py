@@ -1,5 +1,6 @@
 """SkipRec-RL: the self-critical REINFORCE loss (Eq. 9) beside the cross-entropy (Eq. 10)."""
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -111,3 +112,39 @@ def test_several_policy_samples_per_user():
     assert advantage.shape == (18,) and sampled.shape == (6, N)
     model.compile(optimizer="adam")
     assert np.isfinite(float(model.train_step((inputs, targets))["loss"]))
+
+
+def test_a_policy_optimizer_steps_the_policy_and_the_model_optimizer_the_rest():
+    model, (inputs, targets) = make_skiprec(SkipRecRL), make_batch()
+    model.compile(optimizer=keras.optimizers.Adam(0.1))
+    model.policy_optimizer = keras.optimizers.Adam(0.0)  # a frozen policy, a moving backbone
+    model.train_step((inputs, targets))
+    policy = [v.numpy() for v in model.policy.trainable_variables]
+    backbone = [v.numpy() for v in model.residual_blocks[0].trainable_variables]
+    model.train_step((inputs, targets))
+    for before, variable in zip(policy, model.policy.trainable_variables):
+        np.testing.assert_array_equal(variable.numpy(), before)
+    moved = [
+        not np.array_equal(v.numpy(), before)
+        for before, v in zip(backbone, model.residual_blocks[0].trainable_variables)
+    ]
+    assert any(moved)
+    assert int(model.policy_optimizer.iterations) == 2 and int(model.optimizer.iterations) == 2
+
+
+def test_under_adam_beta_does_not_change_the_policys_step():
+    # The policy's weights get gradients from beta * L_RL alone, and Adam's step is invariant to
+    # the gradient's scale: a policy learning rate, not beta, sets how fast the policy learns.
+    steps = []
+    for beta in (1.0, 10.0):
+        keras.utils.set_random_seed(0)  # the same initial weights for both
+        model, (inputs, targets) = make_skiprec(SkipRecRL, beta=beta), make_batch()
+        # Adam's epsilon (1e-7 by default) is all that tells the two apart, beside the tiny
+        # gradients of some weights; a negligible one shows the invariance exactly.
+        model.compile(optimizer=keras.optimizers.Adam(0.01, epsilon=1e-12))
+        before = [v.numpy() for v in model.policy.trainable_variables]
+        model.train_step((inputs, targets))
+        steps.append([v.numpy() - b for v, b in zip(model.policy.trainable_variables, before)])
+    assert max(np.abs(s).max() for s in steps[0]) > 1e-4
+    for one, ten in zip(*steps):
+        np.testing.assert_allclose(ten, one, rtol=1e-3, atol=1e-7)
