@@ -281,8 +281,8 @@ class PolicyConfig:
     )
     policy_learning_rate: float | None = option(
         None,
-        "Adam learning rate of the policy's weights (not in the paper; unset: "
-        "--learning_rate). Under Adam, beta scales the policy's step not at all.",
+        "Learning rate of the policy's weights, stepped by an optimizer of their own (not in the "
+        "paper; unset: --learning_rate). Under Adam, beta does not change the policy's step.",
     )
     warmup_epochs: int = option(
         0, "First epochs with every block and no policy (the authors' rl_iter).", at_least=0

@@ -1,5 +1,6 @@
 """One training run: fit with validation every epoch, keep the best, test, write the run dir."""
 
+import dataclasses
 import sys
 
 import keras
@@ -33,7 +34,10 @@ def build_model(config: RunConfig, num_items: int) -> keras.Model:
     model.compile(optimizer=optimizer, jit_compile=config.train.jit_compile)
     optimizer.build(model.trainable_variables)
     if isinstance(model, SkipRec) and config.policy.policy_learning_rate is not None:
-        model.policy_optimizer = keras.optimizers.Adam(config.policy.policy_learning_rate)
+        policy_train = dataclasses.replace(
+            config.train, learning_rate=config.policy.policy_learning_rate
+        )
+        model.policy_optimizer = _optimizer(policy_train)
         model.policy_optimizer.build(model.policy.trainable_variables)
     return model
 
