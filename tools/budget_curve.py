@@ -4,11 +4,12 @@ Exports the SkipRec run `--run` once and, for each cap (fractions of its N block
 run's test split: MRR@5 and HR@20 (full ranking, the served model's scores in process, which the
 export's equal), the blocks each user runs, and, through the export loaded as TF Serving loads it
 (a session, one run of `recommend_budget` per request), batch-1 p50 latency and batch-256
-throughput; with `--ranks_dir`, every point's per-sequence test ranks for
-`tools/compare_runs.py`. `--static` adds other models (e.g. a backbone truncated by a cap, or a small backbone
-trained from scratch, or the SkipRec model's most common policy applied to every user) as points
-measured the same way, each static point served at its fastest (its blocks in a plain loop). All points are timed alternately in one
-process, so that machine noise hits them alike. Prints a table; draws accuracy against latency.
+throughput; with `--ranks_dir`, every point's per-sequence test ranks for `tools/compare_runs.py`.
+`--static` adds other models (e.g. a backbone truncated by a cap, or a small backbone trained from
+scratch, or the SkipRec model's most common policy applied to every user) as points measured the
+same way, each static point served at its fastest (its blocks in a plain loop). All points are timed
+alternately in one process, so that machine noise hits them alike. Prints a table; draws accuracy
+against latency.
 
 Example:
   python tools/budget_curve.py --run=runs/mlsmall_sasrec_rl_pre \
@@ -79,8 +80,8 @@ class Point:
         self.name, self.kind, self.run_dir = name, kind, run_dir
         self.num_blocks = len(serving.residual_blocks)
         self.max_blocks = max_blocks
-        self.ranks, self.blocks = test_ranks(serving, data.test, max_blocks, FLAGS.batch_size)
-        self.metrics = {name: float(np.mean(v)) for name, v in ranking_metrics(self.ranks).items()}
+        self.ranks, self.blocks = rank_targets(serving, data.test, max_blocks, FLAGS.batch_size)
+        self.metrics = {k: float(np.mean(v)) for k, v in ranking_metrics(self.ranks).items()}
         self.test = data.test
         self.requests = item_ids[data.test[:, :-1]]  # raw ids, as a client sends them
         path = export_saved_model(serving, export_dir, f"point{id(self)}")
@@ -114,7 +115,7 @@ def static_blocks(fixed: str, model, train, batch_size: int):
     raise app.UsageError(f"--static: {fixed!r} is not first=K or most_common")
 
 
-def test_ranks(serving, test, max_blocks, batch_size):
+def rank_targets(serving, test, max_blocks, batch_size):
     """The rank of every test target under `serving` with `max_blocks`, and the mean blocks per
     user."""
     scores_of = tf.function(serving.scores)
@@ -127,10 +128,20 @@ def test_ranks(serving, test, max_blocks, batch_size):
     return np.concatenate(ranks), float(np.mean(np.concatenate(blocks)))
 
 
-def save_ranks(points, ranks_dir: str):
-    """Each point's test ranks in `ranks_dir/<point>/test_ranks.npz`, as a run saves its own."""
-    for point in points:
-        path = os.path.join(ranks_dir, re.sub(r"[^A-Za-z0-9+.=-]+", "_", point.name).strip("_"))
+def ranks_paths(points, ranks_dir: str):
+    """`ranks_dir/<point>` of every point, its name with runs of other characters made `_`."""
+    paths = [
+        os.path.join(ranks_dir, re.sub(r"[^A-Za-z0-9+.=-]+", "_", point.name).strip("_"))
+        for point in points
+    ]
+    if len(set(paths)) < len(paths):
+        raise app.UsageError(f"--ranks_dir: two points' names give one directory: {paths}")
+    return paths
+
+
+def save_ranks(points, paths):
+    """Each point's test ranks in `<path>/test_ranks.npz`, as a run saves its own."""
+    for point, path in zip(points, paths):
         os.makedirs(path, exist_ok=True)
         RunDir(path).write_test_ranks({"model": point.ranks}, point.test)
         print(f"Ranks of {point.name!r}: {path}")
@@ -171,6 +182,8 @@ def main(argv):
             name, _, target = spec.partition("=")
             run_dir, _, fixed = target.partition("@")
             points.append(Point(name, "static", run_dir, export_dir, session_config, fixed=fixed))
+        if FLAGS.ranks_dir:
+            paths = ranks_paths(points, FLAGS.ranks_dir)  # before the timing: fail early
         # Every point is timed on the same requests: the first point's test split, in raw ids.
         requests = points[0].requests
         batches = [
@@ -205,7 +218,7 @@ def main(argv):
         with open(FLAGS.out_json, "w") as file:
             json.dump(rows, file, indent=1)
     if FLAGS.ranks_dir:
-        save_ranks(points, FLAGS.ranks_dir)
+        save_ranks(points, paths)
     if FLAGS.out_png:
         draw(rows, FLAGS.out_png)
         print(f"Wrote {FLAGS.out_png}")
