@@ -329,6 +329,17 @@ class TrainConfig:
     )
     seed: int = option(0, "Seed of initialisation and data order.")
     jit_compile: bool = option(False, "Compile the train and test steps with XLA.")
+    checkpoint_every_steps: int = option(
+        0,
+        "Also checkpoint every this many steps within an epoch, with the data's position, so "
+        "that --resume after a crash loses at most these steps; 0: after every epoch only.",
+        at_least=0,
+    )
+    skip_nonfinite_steps: bool = option(
+        False,
+        "Skip (and count, as nonfinite_steps) a training step whose loss or gradients are not "
+        "finite, instead of stopping the run.",
+    )
 
     def __post_init__(self):
         _check_fields(self)

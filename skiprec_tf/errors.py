@@ -11,3 +11,11 @@ class DataError(SkipRecError):
 
 class ConfigError(SkipRecError):
     """An invalid setting; the message names the flag or field."""
+
+
+class CheckpointError(SkipRecError):
+    """A checkpoint that cannot be restored; the message names its file."""
+
+
+class NonFiniteLossError(SkipRecError):
+    """Training diverged: the loss is not finite; the message names the step and epoch."""

@@ -30,6 +30,7 @@ def build_model(config: RunConfig, num_items: int) -> keras.Model:
     """The compiled model of `config`, with its weights and optimizer slots created."""
     keras.utils.set_random_seed(config.train.seed)
     model = build_recommender_model(config, num_items)
+    model.skip_nonfinite_steps = config.train.skip_nonfinite_steps
     optimizer = _optimizer(config.train)
     model.compile(optimizer=optimizer, jit_compile=config.train.jit_compile)
     optimizer.build(model.trainable_variables)
@@ -65,13 +66,15 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
     model = build_model(config, data.num_items)
     schedule = _policy_schedule(model, config)
     first_best_epoch = schedule.first_full_epoch if schedule else 0
-    state = TrainingState(run, model, first_best_epoch, config.train.patience)
-    start_epoch = restore_or_initialise(model, state, config, data)
+    state = TrainingState(
+        run, model, first_best_epoch, config.train.patience, config.train.checkpoint_every_steps
+    )
+    start = restore_or_initialise(model, state, config, data)
     run.write_config(config)
     run.write_item_ids(data.item_ids)
     table1 = format_table1(config.data.name, data)
     logging.info("Data set:\n%s", table1)
-    fit(model, config, data, run, [schedule] if schedule else [], state, start_epoch)
+    fit(model, config, data, run, [schedule] if schedule else [], state, start)
     state.restore_best()
     results = evaluate(model, config, data, float(state.best_score), run, user_groups)
     run.write_metrics(results)
@@ -106,31 +109,55 @@ def _policy_schedule(model, config: RunConfig):
     return PolicySchedule(config.policy.warmup_epochs, config.policy.curriculum_epochs)
 
 
-def restore_or_initialise(model, state: TrainingState, config: RunConfig, data) -> int:
-    """Resumes from the last checkpoint (returns its epoch), or starts at epoch 0 from
-    `--init_from`'s backbone (two-stage training) or from scratch."""
-    start_epoch = state.restore_last() if config.resume else 0
-    if start_epoch == 0 and config.policy.init_from:
+def restore_or_initialise(model, state: TrainingState, config: RunConfig, data):
+    """Resumes from the last checkpoint (returns its position: finished epochs, steps finished
+    of the next one), or starts at (0, 0) from `--init_from`'s backbone (two-stage training) or
+    from scratch."""
+    start_epoch, start_step = state.restore_last() if config.resume else (0, 0)
+    if start_step:
+        saved = RunDir(config.run_dir).read_config().train
+        for flag in ("batch_size", "seed"):
+            if getattr(saved, flag) != getattr(config.train, flag):
+                raise ConfigError(
+                    f"--resume: the run stopped within epoch {start_epoch + 1}, whose batches "
+                    f"depend on --{flag} ({getattr(saved, flag)}); it cannot change to "
+                    f"{getattr(config.train, flag)} before that epoch ends"
+                )
+    if (start_epoch, start_step) == (0, 0) and config.policy.init_from:
         load_backbone(model, config.model, config.policy.init_from, data.item_ids)
-    return start_epoch
+    return start_epoch, start_step
 
 
-def fit(model, config: RunConfig, data, run: RunDir, callbacks, state, start_epoch: int) -> None:
-    """Epochs `start_epoch + 1 .. epochs`, validated after each, with the run's callbacks."""
+def fit(model, config: RunConfig, data, run: RunDir, callbacks, state, start) -> None:
+    """Epochs `start_epoch + 1 .. epochs`, validated after each, with the run's callbacks;
+    `start` = (start_epoch, start_step): a run resumed within an epoch first finishes it."""
+    start_epoch, start_step = start
+    steps = steps_per_epoch(len(data.train), config.train.batch_size)
+    if start_step:
+        state.step_offset = start_step
+        _fit_epochs(model, config, data, run, callbacks, state, start_epoch, start_step, steps)
+        start_epoch += 1
+    _fit_epochs(model, config, data, run, callbacks, state, start_epoch, 0, steps)
+
+
+def _fit_epochs(model, config, data, run, callbacks, state, start_epoch, start_step, steps):
+    """`model.fit` from step `start_step` of epoch `start_epoch + 1`: to the end of that epoch
+    if `start_step`, else to the last epoch."""
     train = config.train
-    if start_epoch >= train.epochs or state.stopped_early():
+    epochs = start_epoch + 1 if start_step else train.epochs
+    if start_epoch >= epochs or state.stopped_early():
         return
     model.fit(
-        training_batches(data.train, train.batch_size, train.seed, start_epoch, train.epochs),
-        epochs=train.epochs,
+        training_batches(data.train, train.batch_size, train.seed, start_epoch, epochs, start_step),
+        epochs=epochs,
         initial_epoch=start_epoch,
-        steps_per_epoch=steps_per_epoch(len(data.train), train.batch_size),
+        steps_per_epoch=steps - start_step,
         validation_data=evaluation_batches(data.valid, train.eval_batch_size),
         callbacks=[
             *callbacks,
             state,
             TensorBoardLogger(run.tensorboard_dir),
-            keras.callbacks.CSVLogger(run.history_file, append=start_epoch > 0),
+            keras.callbacks.CSVLogger(run.history_file, append=start_epoch > 0 or start_step > 0),
         ],
         shuffle=False,  # the data set is already shuffled, per epoch and resumably
         verbose=1 if sys.stdout.isatty() else 2,

@@ -11,6 +11,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "integration: real-data or slow tests (need SKIPREC_DATA_DIR)"
     )
+    config.addinivalue_line(
+        "markers", "kill: SIGKILLs training subprocesses and resumes them (about a minute)"
+    )
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 import tensorflow as tf
 
 from skiprec_tf.baselines import mean_metrics
+from skiprec_tf.callbacks import TrainingState
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.errors import ConfigError
@@ -132,3 +133,51 @@ def test_a_policy_learning_rate_is_a_second_optimizer_saved_for_resume(tmp_path,
     resumed = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=2))
     train_and_evaluate(dataclasses.replace(resumed, resume=True), data)  # restores both optimizers
     assert len((run_dir / "history.csv").read_text().splitlines()) == 3
+
+
+class _Crash(Exception):
+    pass
+
+
+def test_a_run_crashed_within_an_epoch_resumes_to_the_same_weights_and_history(
+    tmp_path, data, monkeypatch
+):
+    """SkipRec-RL with dropout, checkpointed every 2 steps (5 per epoch), crashed after step 8:
+    it resumes at step 2 of epoch 2 (data position, optimizer, seed generators, the epoch's
+    running means) and ends bit-identical to the uninterrupted run."""
+
+    def config(run_dir, resume=False):
+        return dataclasses.replace(
+            _config(run_dir, epochs=3, resume=resume),
+            model=ModelConfig(model="skiprec_rl", embedding_dim=8, num_blocks=4, dropout=0.2),
+            train=dataclasses.replace(_config(run_dir, 3).train, checkpoint_every_steps=2),
+        )
+
+    straight, crashed = tmp_path / "straight", tmp_path / "crashed"
+    train_and_evaluate(config(straight), data)
+    on_batch_end = TrainingState.on_train_batch_end
+
+    def crash_after_step_8(state, batch, logs=None):
+        on_batch_end(state, batch, logs)
+        if int(state.recommender.optimizer.iterations) == 8:
+            raise _Crash()
+
+    monkeypatch.setattr(TrainingState, "on_train_batch_end", crash_after_step_8)
+    with pytest.raises(_Crash):
+        train_and_evaluate(config(crashed), data)
+    monkeypatch.undo()
+    state = TrainingState(RunDir(crashed), build_model(config(crashed), data.num_items))
+    assert state.restore_last() == (1, 2)
+    train_and_evaluate(config(crashed, resume=True), data)
+
+    for run_dir in (straight, crashed):
+        path = tf.train.latest_checkpoint(RunDir(run_dir).last_checkpoints)
+        model = build_model(config(run_dir), data.num_items)
+        tf.train.Checkpoint(model=model).restore(path).expect_partial()
+        weights = [weight.numpy() for weight in model.weights]
+        if run_dir == straight:
+            expected = weights
+    for resumed, weight in zip(weights, expected):
+        np.testing.assert_array_equal(resumed, weight)
+    assert (crashed / "history.csv").read_text() == (straight / "history.csv").read_text()
+    assert RunDir(crashed).read_metrics()["test"] == RunDir(straight).read_metrics()["test"]

@@ -16,12 +16,19 @@ def steps_per_epoch(num_sequences: int, batch_size: int) -> int:
 
 
 def training_batches(
-    sequences: np.ndarray, batch_size: int, seed: int, start_epoch: int, epochs: int
+    sequences: np.ndarray,
+    batch_size: int,
+    seed: int,
+    start_epoch: int,
+    epochs: int,
+    start_step: int = 0,
 ) -> tf.data.Dataset:
-    """Shuffled batches for epochs `start_epoch .. epochs - 1`, one after the other.
+    """Shuffled batches for epochs `start_epoch .. epochs - 1`, one after the other, from the
+    batch `start_step` of `start_epoch` on.
 
-    Epoch e is shuffled by a stateless shuffle seeded with (seed, e), so a run resumed at
-    epoch e sees exactly the batches the uninterrupted run would have seen.
+    Epoch e is shuffled by a stateless shuffle seeded with (seed, e), so (epoch, step) is the
+    pipeline's whole position: a run resumed there sees exactly the batches the uninterrupted
+    run would have seen, without an iterator checkpoint.
     """
     table = tf.constant(sequences)
     num_sequences = len(sequences)
@@ -35,6 +42,7 @@ def training_batches(
     return (
         tf.data.Dataset.range(start_epoch, epochs)
         .flat_map(epoch_order)
+        .skip(start_step)
         .map(lambda rows: next_item_pairs(tf.gather(table, rows)))
         .prefetch(tf.data.AUTOTUNE)
     )

@@ -53,6 +53,9 @@ class SequentialRecommender(keras.Model):
         else:
             self.output_layer = keras.layers.Dense(num_items + 1, name="output_layer")  # Eq. 3
         self.loss_tracker = keras.metrics.Mean(name="loss")
+        # Set by the trainer (--skip_nonfinite_steps): skip a step whose loss is not finite.
+        self.skip_nonfinite_steps = False
+        self.nonfinite_steps = keras.metrics.Sum(name="nonfinite_steps")
         self.ranking = RankingMetrics()
 
     def encode(self, inputs, training=False):
@@ -100,9 +103,29 @@ class SequentialRecommender(keras.Model):
         inputs, targets = data
         with tf.GradientTape() as tape:
             loss = self.compute_loss(inputs, targets)
-        self.apply_gradients(tape.gradient(loss, self.trainable_variables))
-        self.loss_tracker.update_state(loss)
+        gradients = tape.gradient(loss, self.trainable_variables)
+        if self.skip_nonfinite_steps:
+            self._apply_if_finite(loss, gradients)
+        else:
+            self.apply_gradients(gradients)
+            self.loss_tracker.update_state(loss)
         return {tracker.name: tracker.result() for tracker in self.training_trackers}
+
+    def _apply_if_finite(self, loss, gradients):
+        """Applies the gradients only if they and the loss are finite, else counts the step in
+        `nonfinite_steps` (and leaves it out of the mean loss)."""
+        finite = tf.reduce_all(
+            [tf.reduce_all(tf.math.is_finite(g)) for g in [loss, *gradients] if g is not None]
+        )
+
+        def apply():
+            self.apply_gradients(gradients)
+            return tf.constant(0)
+
+        tf.cond(finite, apply, lambda: tf.constant(0))
+        weight = tf.cast(finite, tf.float32)
+        self.loss_tracker.update_state(tf.where(finite, loss, 0.0), sample_weight=weight)
+        self.nonfinite_steps.update_state(1.0 - weight)
 
     def apply_gradients(self, gradients):
         """One optimizer step on `trainable_variables` (their gradients, in that order)."""
@@ -120,8 +143,10 @@ class SequentialRecommender(keras.Model):
     @property
     def training_trackers(self):
         """The metrics `train_step` reports (`history.csv`, TensorBoard, the progress bar)."""
+        if self.skip_nonfinite_steps:
+            return [self.loss_tracker, self.nonfinite_steps]
         return [self.loss_tracker]
 
     @property
     def metrics(self):
-        return [self.loss_tracker, *self.ranking.trackers]
+        return [self.loss_tracker, self.nonfinite_steps, *self.ranking.trackers]

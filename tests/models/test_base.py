@@ -96,3 +96,19 @@ def test_the_last_item_is_ranked_among_the_items_not_the_padding():
     model.update_ranking(scores, tf.constant([[0, 1], [0, 3]]))  # ranks 1 and 2
     results = model.ranking.results()
     assert float(results["mrr_at_5"]) == 0.75 and float(results["hr_at_20"]) == 1.0
+
+
+@pytest.mark.parametrize("jit_compile", [False, True])
+def test_skip_nonfinite_steps_leaves_the_weights_and_counts_the_step(jit_compile):
+    model = _tiny()
+    model.compile(optimizer=keras.optimizers.Adam(0.1), jit_compile=jit_compile)
+    model.skip_nonfinite_steps = True
+    batches = tf.data.Dataset.from_tensors((INPUTS, TARGETS))
+    model.fit(batches, epochs=1, verbose=0, shuffle=False)
+    model.output_layer.bias.assign([0.5, np.nan, 0.0, -0.5])  # every loss is now nan
+    before = [weight.numpy() for weight in model.weights]
+    history = model.fit(batches, epochs=1, verbose=0, shuffle=False)
+    assert history.history["nonfinite_steps"] == [1.0]
+    assert int(model.optimizer.iterations) == 1  # the first fit's step only
+    for weight, value in zip(model.weights, before):
+        np.testing.assert_array_equal(weight.numpy(), value)
