@@ -40,6 +40,13 @@ def _few_users(tmp_path):
             "nowhere.csv: no such file",
         ),
         (
+            lambda p: [f"--flagfile={ROOT}/flags/ml20_rl.cfg"],
+            (
+                "data/ml-20m/ratings.csv: no such file; download it with "
+                "`python tools/download_data.py ml-20m --data_dir=data`"
+            ),
+        ),
+        (
             lambda p: [
                 "--data_format=movielens_csv",
                 f"--data_path={_ratings(p, ['1,2,4.0,10', '1,x,3.0,11'])}",
@@ -58,6 +65,7 @@ def _few_users(tmp_path):
     ],
     ids=[
         "missing",
+        "missing_ml20m",
         "malformed",
         "empty_after_filter",
         "seq_len",

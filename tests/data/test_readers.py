@@ -1,6 +1,12 @@
 """Tests for skiprec_tf.data.readers on small files written here."""
 
+import bz2
+import gzip
+import importlib.util
+import io
+import pathlib
 import re
+import zipfile
 
 import numpy as np
 import pandas as pd
@@ -15,7 +21,15 @@ DELIMITED = {
     "movielens_dat": (None, "::", "'::'", ("UserID", "MovieID")),
     "ml100k": (None, "\t", "tab", ("user", "item")),
 }
+TOOLS = pathlib.Path(__file__).resolve().parents[2] / "tools"
 GOOD_ROWS = [["1", "10", "4.0", "100"], ["1", "11", "3.5", "99"], ["2", "10", "5", "50"]]
+
+
+def _zipped(data):
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("ratings.csv", data)
+    return buffer.getvalue()
 
 
 def _write(tmp_path, text, name="data.txt"):
@@ -154,6 +168,50 @@ def test_missing_file_is_an_error(tmp_path, fmt):
     with pytest.raises(DataError) as info:
         readers.read_interactions(path, fmt)
     assert str(info.value) == f"{path}: no such file"
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_missing_file_of_a_known_data_set_says_how_to_download_it(tmp_path, fmt):
+    path = tmp_path / "data" / "ml-20m" / "ratings.csv"
+    with pytest.raises(DataError) as info:
+        readers.read_interactions(path, fmt)
+    assert str(info.value) == (
+        f"{path}: no such file; download it with "
+        f"`python tools/download_data.py ml-20m --data_dir={tmp_path / 'data'}`"
+    )
+
+
+def test_the_downloadable_data_sets_are_those_of_the_download_tool():
+    spec = importlib.util.spec_from_file_location("download_data", TOOLS / "download_data.py")
+    download_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(download_data)
+    assert readers.DOWNLOADABLE == tuple(download_data.KNOWN_MD5)
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+@pytest.mark.parametrize(
+    "compress, kind",
+    [
+        (gzip.compress, "gzip-compressed, not text; decompress it first (gunzip)"),
+        (bz2.compress, "bzip2-compressed, not text; decompress it first (bunzip2)"),
+        (_zipped, "a zip archive, not text; unzip it and give the ratings file inside"),
+    ],
+    ids=["gzip", "bzip2", "zip"],
+)
+def test_compressed_file_is_named_as_such(tmp_path, fmt, compress, kind):
+    path = tmp_path / "ratings.csv.gz"
+    path.write_bytes(compress(b"userId,movieId,rating,timestamp\n1,2,3.0,4\n"))
+    with pytest.raises(DataError) as info:
+        readers.read_interactions(path, fmt)
+    assert str(info.value) == f"{path}: looks {kind}"
+
+
+@pytest.mark.parametrize("fmt", ALL_FORMATS)
+def test_binary_file_is_named_as_such(tmp_path, fmt):
+    path = tmp_path / "ratings.npy"
+    path.write_bytes(b"1,2,3\n" + bytes(range(256)))
+    with pytest.raises(DataError, match=rf"^{re.escape(str(path))}: looks binary, not text"):
+        readers.read_interactions(path, fmt)
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
