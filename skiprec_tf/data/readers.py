@@ -21,6 +21,8 @@ _INT64_MIN, _INT64_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 _PARSE_ERRORS = (ValueError, OverflowError, TypeError, UnicodeError)
 _BLOCK_LINES = 500_000
 _SNIFF_BYTES = 8192
+# Separators of the delimited formats, and others a wrong file may use, with their names.
+_SEPARATORS = {",": "comma", "\t": "tab", "::": "'::'", ";": "semicolon", "|": "'|'"}
 # The data sets that `tools/download_data.py` knows (its KNOWN_MD5), unpacked as
 # `<data_dir>/<name>/`; a test keeps the two lists equal.
 DOWNLOADABLE = ("ml-latest-small", "ml-1m", "ml-20m", "ml-25m")
@@ -102,6 +104,7 @@ def read_user_sequences(path):
         if not tokens:
             continue
         ids = _parse_ints(path, lineno, tokens, names=("user id",), rest="item id")
+        _check_not_negative(path, lineno, ids, names=("user id",), rest="item id")
         user = ids[0]
         if user in seen:
             raise DataError(f"{path}:{lineno}: user {user} already listed on line {seen[user]}")
@@ -130,11 +133,7 @@ def read_padded_sequences(path):
         if not line.strip():
             continue
         ids = np.asarray(_parse_ints(path, lineno, line.split(","), rest="item id"), np.int64)
-        if (ids < 0).any():
-            column = int(np.argmax(ids < 0)) + 1
-            raise DataError(
-                f"{path}:{lineno}: item id {ids[column - 1]} in column {column} is negative"
-            )
+        _check_not_negative(path, lineno, ids, rest="item id")
         positions = np.flatnonzero(ids)
         if not len(positions):
             all_padding += 1
@@ -256,6 +255,8 @@ def _read_delimited(path, source, *, sep, fields, first_line):
         raise DataError(f"{path}: could not parse the file ({exc})") from exc
     if df.empty:
         raise DataError(f"{path}: no interactions: the file is empty")
+    if _has_negative_ids(df, fields):
+        _raise_first_bad_line(path, sep=sep, fields=fields, first_line=first_line)
     df = df.drop(columns=fields[2])
     df.columns = list(COLUMNS)
     return df.astype(np.int64)
@@ -293,14 +294,19 @@ def _raise_first_bad_line(path, *, sep, fields, first_line):
 
 
 def _parses(text, *, sep, fields):
-    """True if pandas' C parser accepts `text`."""
+    """True if pandas' C parser accepts `text` and its ids are not negative."""
     try:
-        _parse_c(
+        df = _parse_c(
             io.StringIO(text.replace("::", "\t") if sep == "::" else text), sep=sep, fields=fields
         )
     except _PARSE_ERRORS:
         return False
-    return True
+    return not _has_negative_ids(df, fields)
+
+
+def _has_negative_ids(df, fields):
+    """True if a user or item id (the first two fields) of the parsed `df` is negative."""
+    return bool((df[list(fields[:2])].to_numpy() < 0).any())
 
 
 def _line_blocks(path, first_line, size):
@@ -319,24 +325,46 @@ def _line_blocks(path, first_line, size):
 
 def _check_line(path, lineno, line, *, sep, fields):
     """Raises `DataError` if `line` is not 4 `sep`-separated fields of the right types."""
-    sep_name = {",": "comma", "\t": "tab"}.get(sep, f"'{sep}'")
     values = line.rstrip("\r\n").split(sep)
     if len(values) != len(fields):
         raise DataError(
-            f"{path}:{lineno}: expected {len(fields)} {sep_name}-separated fields, "
-            f"got {len(values)}"
+            f"{path}:{lineno}: expected {len(fields)} {_SEPARATORS[sep]}-separated fields, "
+            f"got {len(values)}{_other_separator(line, sep, len(fields))}"
         )
+    ids = []
     for name, value in zip(fields, values):
         if name.lower() == "rating":
             _check_float(path, lineno, name, value)
         else:
-            _parse_int(path, lineno, name, value)
+            ids.append(_parse_int(path, lineno, name, value))
+    _check_not_negative(path, lineno, ids[:2], names=fields[:2])
+
+
+def _other_separator(line, sep, n_fields):
+    """`; it looks <name>-separated ...` if another separator splits `line` into `n_fields`."""
+    for other, name in _SEPARATORS.items():
+        if other != sep and len(line.strip().split(other)) == n_fields:
+            return f" (the line looks {name}-separated: is the data format right?)"
+    return ""
+
+
+def _check_not_negative(path, lineno, ids, *, names=(), rest=None):
+    """Raises `DataError` naming the first negative id (`names` as in `_parse_ints`)."""
+    for i, value in enumerate(ids):
+        if value < 0:
+            name = names[i] if i < len(names) else rest
+            raise DataError(
+                f"{path}:{lineno}: {name} {value} in column {i + 1} is negative "
+                "(ids are integers >= 0)"
+            )
 
 
 def _parse_int(path, lineno, name, token):
     """Returns `token` as an int, or raises `DataError` naming the line and the field."""
     if not _INT_RE.match(token):
-        raise DataError(f"{path}:{lineno}: {name} {token.strip()[:40]!r} is not an integer")
+        raise DataError(
+            f"{path}:{lineno}: {name} {token.strip()[:40]!r} is not an integer{_not_utf8(token)}"
+        )
     value = int(token)
     if not _INT64_MIN <= value <= _INT64_MAX:
         raise DataError(f"{path}:{lineno}: {name} {value} does not fit in 64 bits")
@@ -363,7 +391,16 @@ def _check_float(path, lineno, name, token):
     try:
         float(token)
     except ValueError:
-        raise DataError(f"{path}:{lineno}: {name} {token.strip()[:40]!r} is not a number") from None
+        raise DataError(
+            f"{path}:{lineno}: {name} {token.strip()[:40]!r} is not a number{_not_utf8(token)}"
+        ) from None
+
+
+def _not_utf8(token):
+    """A note for a token holding bytes that were not UTF-8 (replaced by U+FFFD when read)."""
+    if "\ufffd" in token:
+        return " (it holds bytes that are not UTF-8, shown as \ufffd: a Latin-1 file?)"
+    return ""
 
 
 def _frame_from_parts(path, users, items, times):
