@@ -170,7 +170,34 @@ def read_interactions(path, fmt):
         df["item"].nunique(),
         path,
     )
+    duplicates = count_duplicate_rows(df)
+    if duplicates:
+        logging.warning(
+            "%s: %d rows repeat an earlier row's user, item and timestamp; they are kept, each "
+            "an interaction (the protocol does not deduplicate)",
+            path,
+            duplicates,
+        )
     return df
+
+
+def count_duplicate_rows(df):
+    """The number of rows whose (user, item, timestamp) equals that of an earlier row.
+
+    A hash of the three columns is sorted (under a second on ML-20M, where pandas' `duplicated`
+    takes several); only rows whose hash repeats are compared exactly.
+    """
+    columns = [df[c].to_numpy(dtype=np.int64).view(np.uint64) for c in COLUMNS]
+    with np.errstate(over="ignore"):
+        key = columns[0] * np.uint64(0x9E3779B97F4A7C15)
+        key ^= columns[1] * np.uint64(0xC2B2AE3D27D4EB4F)
+        key ^= columns[2]
+    ordered = np.sort(key)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return 0
+    candidates = df[np.isin(key, repeated)]
+    return int(candidates.duplicated(subset=list(COLUMNS)).sum())
 
 
 def check_format(fmt):

@@ -188,6 +188,25 @@ def test_delimited_windows_line_endings_read_like_unix_ones(tmp_path, fmt):
 
 
 @pytest.mark.parametrize("fmt", sorted(DELIMITED))
+def test_delimited_duplicate_rows_are_kept_and_counted_in_the_log(tmp_path, fmt, caplog):
+    path, _ = _write_delimited(
+        tmp_path, fmt, GOOD_ROWS + [GOOD_ROWS[0], GOOD_ROWS[2], GOOD_ROWS[0]]
+    )
+    with caplog.at_level("INFO"):
+        df = readers.read_interactions(path, fmt)
+    assert len(df) == 6
+    assert f"{path}: 3 rows repeat an earlier row's user, item and timestamp; they are kept" in (
+        caplog.text
+    )
+
+
+def test_count_duplicate_rows_compares_all_three_columns():
+    df = _expected([1, 1, 1, 2, 1, 1], [5, 5, 6, 5, 5, 5], [9, 8, 9, 9, 9, 9])
+    assert readers.count_duplicate_rows(df) == 2
+    assert readers.count_duplicate_rows(df.iloc[:4]) == 0
+
+
+@pytest.mark.parametrize("fmt", sorted(DELIMITED))
 def test_delimited_non_numeric_rating_names_line(tmp_path, fmt):
     path, first = _write_delimited(tmp_path, fmt, [GOOD_ROWS[0], ["1", "2", "good", "7"]])
     with pytest.raises(
