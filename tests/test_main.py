@@ -28,6 +28,12 @@ def _ratings(tmp_path, lines):
     return str(path)
 
 
+def _flagfile(tmp_path, line):
+    path = tmp_path / "run.cfg"
+    path.write_text(f"--seq_len=10\n{line}\n")
+    return str(path)
+
+
 def _few_users(tmp_path):
     return _ratings(tmp_path, [f"{u},{i},4.0,{i}" for u in range(1, 4) for i in range(1, 8)])
 
@@ -57,7 +63,10 @@ def _few_users(tmp_path):
             lambda p: ["--data_format=movielens_csv", f"--data_path={_few_users(p)}"],
             "min_user_items=10",
         ),
+        (lambda p: [f"--flagfile={_flagfile(p, '--num_block=4')}"], "num_blocks ? (in "),
         (lambda p: ["--seq_len=1"], "--seq_len"),
+        (lambda p: ["--dropout=-0.1"], "--dropout must be in [0, 1), got -0.1"),
+        (lambda p: ["--num_blocks=0"], "--num_blocks must be a positive integer, got 0"),
         (lambda p: ["--split=0.5,0.4"], "--split"),
         (lambda p: ["--block_dilations=1,x"], "--block_dilations"),
         (lambda p: ["--softmax=hierarchical"], "--softmax"),
@@ -68,7 +77,10 @@ def _few_users(tmp_path):
         "missing_ml20m",
         "malformed",
         "empty_after_filter",
+        "flagfile_typo",
         "seq_len",
+        "dropout",
+        "blocks",
         "split",
         "dilations",
         "enum",
