@@ -132,3 +132,12 @@ def test_a_policy_learning_rate_is_a_second_optimizer_saved_for_resume(tmp_path,
     resumed = dataclasses.replace(config, train=dataclasses.replace(config.train, epochs=2))
     train_and_evaluate(dataclasses.replace(resumed, resume=True), data)  # restores both optimizers
     assert len((run_dir / "history.csv").read_text().splitlines()) == 3
+
+
+def test_a_batch_larger_than_the_training_split_is_one_step_per_epoch(tmp_path, data):
+    config = _config(tmp_path / "run", epochs=1)
+    config = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, batch_size=10 * len(data.train))
+    )
+    results = train_and_evaluate(config, data)
+    assert np.isfinite(results["test"]["mrr_at_5"])
