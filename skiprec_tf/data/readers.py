@@ -29,7 +29,7 @@ DOWNLOADABLE = ("ml-latest-small", "ml-1m", "ml-20m", "ml-25m")
 # (leading bytes, what the file looks like, what to do).
 _COMPRESSED = (
     (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip)"),
-    (b"PK\x03\x04", "a zip archive", "unzip it and give the ratings file inside"),
+    (b"PK\x03\x04", "like a zip archive", "unzip it and give the ratings file inside"),
     (b"BZh", "bzip2-compressed", "decompress it first (bunzip2)"),
     (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (unxz)"),
     (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first (unzstd)"),

@@ -306,7 +306,7 @@ def test_the_downloadable_data_sets_are_those_of_the_download_tool():
     [
         (gzip.compress, "gzip-compressed, not text; decompress it first (gunzip)"),
         (bz2.compress, "bzip2-compressed, not text; decompress it first (bunzip2)"),
-        (_zipped, "a zip archive, not text; unzip it and give the ratings file inside"),
+        (_zipped, "like a zip archive, not text; unzip it and give the ratings file inside"),
     ],
     ids=["gzip", "bzip2", "zip"],
 )
