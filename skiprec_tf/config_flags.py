@@ -7,6 +7,8 @@ list where it is a tuple. Only `main` calls this module.
 
 import dataclasses
 import os
+import re
+import sys
 import types
 import typing
 
@@ -36,6 +38,44 @@ def config_from_flags(flag_values=flags.FLAGS, run_dir: str = "", resume: bool =
             }
         )
     return RunConfig(**sections, run_dir=run_dir, resume=resume)
+
+
+def parse_flags(argv, flag_values=flags.FLAGS):
+    """`app.run`'s flag parser: absl's, but an unknown flag read from a flagfile names the file
+    and line (absl names only the flag). Exits with absl's usage message on a bad flag."""
+    try:
+        return flag_values(argv)
+    except flags.Error as error:
+        message = str(error)
+        if isinstance(error, flags.UnrecognizedFlagError):
+            message += _flagfile_line(argv, error.flagname)
+        sys.stderr.write(
+            f"FATAL Flags parsing error: {message}\n"
+            "Pass --helpshort or --helpfull to see help on flags.\n"
+        )
+        sys.exit(1)
+
+
+def _flagfile_line(argv, name: str, depth: int = 0) -> str:
+    """` (in <flagfile>:<line>)` for the first line setting `--name` in a flagfile of `argv`."""
+    pattern = re.compile(rf"^\s*--?(no)?{re.escape(name)}(=|\s|$)")
+    for arg in argv:
+        match = re.match(r"^--?flagfile=(.+)$", arg)
+        if not match or depth > 10:
+            continue
+        path = os.path.expanduser(match.group(1))
+        try:
+            with open(path, encoding="utf-8", errors="replace") as f:
+                lines = f.read().splitlines()
+        except OSError:
+            continue
+        for lineno, line in enumerate(lines, start=1):
+            if pattern.match(line):
+                return f" (in {path}:{lineno})"
+        nested = _flagfile_line([line.strip() for line in lines], name, depth + 1)
+        if nested:
+            return nested
+    return ""
 
 
 def _define(field, kind, flag_values) -> None:

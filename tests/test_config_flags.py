@@ -85,3 +85,39 @@ def test_an_enum_rejects_other_values_at_parse_time(flag_values):
 def test_a_bad_value_names_the_flag_not_the_field(make, message):
     with pytest.raises(ConfigError, match=message):
         make()
+
+
+@pytest.mark.parametrize(
+    "line, name", [("--num_block=4", "num_block"), ("--norezeros", "norezeros")]
+)
+def test_an_unknown_flag_in_a_nested_flagfile_names_the_file_and_line(
+    flag_values, tmp_path, capsys, line, name
+):
+    inner = tmp_path / "inner.cfg"
+    inner.write_text(f"# a comment\n--seq_len=10\n{line}\n")
+    outer = tmp_path / "outer.cfg"
+    outer.write_text(f"--flagfile={inner}\n")
+    with pytest.raises(SystemExit) as info:
+        config_flags.parse_flags(["prog", f"--flagfile={outer}"], flag_values)
+    assert info.value.code == 1
+    err = capsys.readouterr().err
+    assert f"Unknown command line flag '{name}'" in err and f"(in {inner}:3)" in err
+
+
+def test_an_unknown_flag_names_the_file_and_line_in_the_message(flag_values, tmp_path, capsys):
+    flagfile = tmp_path / "run.cfg"
+    flagfile.write_text("--seq_len=10\n--num_block=4\n")
+    with pytest.raises(SystemExit):
+        config_flags.parse_flags(["prog", f"--flagfile={flagfile}"], flag_values)
+    assert capsys.readouterr().err == (
+        "FATAL Flags parsing error: Unknown command line flag 'num_block'. Did you mean: "
+        f"num_blocks ? (in {flagfile}:2)\nPass --helpshort or --helpfull to see help on flags.\n"
+    )
+
+
+def test_an_unknown_flag_on_the_command_line_is_absls_message(flag_values, capsys):
+    with pytest.raises(SystemExit):
+        config_flags.parse_flags(["prog", "--num_blok=3"], flag_values)
+    assert "Unknown command line flag 'num_blok'. Did you mean: num_blocks ?\n" in (
+        capsys.readouterr().err
+    )

@@ -28,6 +28,12 @@ def _ratings(tmp_path, lines):
     return str(path)
 
 
+def _flagfile(tmp_path, line):
+    path = tmp_path / "run.cfg"
+    path.write_text(f"--seq_len=10\n{line}\n")
+    return str(path)
+
+
 def _few_users(tmp_path):
     return _ratings(tmp_path, [f"{u},{i},4.0,{i}" for u in range(1, 4) for i in range(1, 8)])
 
@@ -40,6 +46,13 @@ def _few_users(tmp_path):
             "nowhere.csv: no such file",
         ),
         (
+            lambda p: [f"--flagfile={ROOT}/flags/ml20_rl.cfg"],
+            (
+                "data/ml-20m/ratings.csv: no such file; download it with "
+                "`python tools/download_data.py ml-20m --data_dir=data`"
+            ),
+        ),
+        (
             lambda p: [
                 "--data_format=movielens_csv",
                 f"--data_path={_ratings(p, ['1,2,4.0,10', '1,x,3.0,11'])}",
@@ -50,7 +63,10 @@ def _few_users(tmp_path):
             lambda p: ["--data_format=movielens_csv", f"--data_path={_few_users(p)}"],
             "min_user_items=10",
         ),
+        (lambda p: [f"--flagfile={_flagfile(p, '--num_block=4')}"], "num_blocks ? (in "),
         (lambda p: ["--seq_len=1"], "--seq_len"),
+        (lambda p: ["--dropout=-0.1"], "--dropout must be in [0, 1), got -0.1"),
+        (lambda p: ["--num_blocks=0"], "--num_blocks must be a positive integer, got 0"),
         (lambda p: ["--split=0.5,0.4"], "--split"),
         (lambda p: ["--block_dilations=1,x"], "--block_dilations"),
         (lambda p: ["--softmax=hierarchical"], "--softmax"),
@@ -58,9 +74,13 @@ def _few_users(tmp_path):
     ],
     ids=[
         "missing",
+        "missing_ml20m",
         "malformed",
         "empty_after_filter",
+        "flagfile_typo",
         "seq_len",
+        "dropout",
+        "blocks",
         "split",
         "dilations",
         "enum",

@@ -181,3 +181,12 @@ def test_a_run_crashed_within_an_epoch_resumes_to_the_same_weights_and_history(
         np.testing.assert_array_equal(resumed, weight)
     assert (crashed / "history.csv").read_text() == (straight / "history.csv").read_text()
     assert RunDir(crashed).read_metrics()["test"] == RunDir(straight).read_metrics()["test"]
+
+
+def test_a_batch_larger_than_the_training_split_is_one_step_per_epoch(tmp_path, data):
+    config = _config(tmp_path / "run", epochs=1)
+    config = dataclasses.replace(
+        config, train=dataclasses.replace(config.train, batch_size=10 * len(data.train))
+    )
+    results = train_and_evaluate(config, data)
+    assert np.isfinite(results["test"]["mrr_at_5"])

@@ -19,7 +19,8 @@ def load_sequence_data(path, fmt, *, cache_dir=None, **protocol):
 
     Raises:
       ConfigError: an invalid option (checked before any file is read).
-      DataError: unknown `fmt` or bad data.
+      DataError: unknown `fmt`, a missing, compressed or binary file (checked before the
+        cache), or bad data.
     """
     readers.check_format(fmt)
     options = DataConfig().protocol
@@ -30,6 +31,8 @@ def load_sequence_data(path, fmt, *, cache_dir=None, **protocol):
     seed = options.pop("seed")
     preprocess.validate_options(**options)
     options["fractions"] = tuple(float(f) for f in options["fractions"])
+    # Before the cache key, which would only say "no such file".
+    readers.check_file(path)
 
     def build():
         df = readers.read_interactions(path, fmt)

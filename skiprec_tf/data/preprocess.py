@@ -54,16 +54,22 @@ def filter_interactions(df, min_user_items, min_item_users):
       same for `item_filter`, and `rounds` to ints.
 
     Raises:
-      DataError: nothing is left; the message names both thresholds.
+      DataError: nothing is left; the message names both thresholds and the filter that dropped
+        the last rows.
     """
     check_at_least("min_user_items", min_user_items, 0)
     check_at_least("min_item_users", min_item_users, 0)
     counts = {f"{f}_dropped_{w}": 0 for f in ("user_filter", "item_filter") for w in _WHAT}
     counts["rounds"] = 0
+    original, emptied_by = df, None
     while True:
         counts["rounds"] += 1
         df, by_users = _drop_rare(df, "user", min_user_items)
+        if df.empty and emptied_by is None:
+            emptied_by = f"users with < {min_user_items} items (the user filter)"
         df, by_items = _drop_rare(df, "item", min_item_users)
+        if df.empty and emptied_by is None:
+            emptied_by = f"items with < {min_item_users} users (the item filter)"
         for name, dropped in (("user_filter", by_users), ("item_filter", by_items)):
             for what, n in zip(_WHAT, dropped):
                 counts[f"{name}_dropped_{what}"] += n
@@ -74,9 +80,22 @@ def filter_interactions(df, min_user_items, min_item_users):
     if df.empty:
         raise DataError(
             "no interactions left after filtering "
-            f"(min_user_items={min_user_items}, min_item_users={min_item_users})"
+            f"(min_user_items={min_user_items}, min_item_users={min_item_users}): dropping "
+            f"{emptied_by} removed the last rows in round {counts['rounds']}; before filtering "
+            f"{_sizes(original)}"
         )
     return df.reset_index(drop=True), counts
+
+
+def _sizes(df):
+    """`N rows, U users (at most M items each), I items (at most K users each)`."""
+    if df.empty:
+        return "there were no rows"
+    per_user, per_item = df["user"].value_counts(), df["item"].value_counts()
+    return (
+        f"{len(df)} rows, {len(per_user)} users (at most {per_user.max()} items each), "
+        f"{len(per_item)} items (at most {per_item.max()} users each)"
+    )
 
 
 def _drop_rare(df, column, minimum):

@@ -20,6 +20,20 @@ _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 _INT64_MIN, _INT64_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 _PARSE_ERRORS = (ValueError, OverflowError, TypeError, UnicodeError)
 _BLOCK_LINES = 500_000
+_SNIFF_BYTES = 8192
+# Separators of the delimited formats, and others a wrong file may use, with their names.
+_SEPARATORS = {",": "comma", "\t": "tab", "::": "'::'", ";": "semicolon", "|": "'|'"}
+# The data sets that `tools/download_data.py` knows (its KNOWN_MD5), unpacked as
+# `<data_dir>/<name>/`; a test keeps the two lists equal.
+DOWNLOADABLE = ("ml-latest-small", "ml-1m", "ml-20m", "ml-25m")
+# (leading bytes, what the file looks like, what to do).
+_COMPRESSED = (
+    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip)"),
+    (b"PK\x03\x04", "like a zip archive", "unzip it and give the ratings file inside"),
+    (b"BZh", "bzip2-compressed", "decompress it first (bunzip2)"),
+    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (unxz)"),
+    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first (unzstd)"),
+)
 
 # Field names of the three delimited MovieLens layouts, in file order; all are
 # `user, item, rating, timestamp`, so fields 0, 1 and 3 become the output columns.
@@ -41,7 +55,7 @@ def read_movielens_csv(path):
     Raises:
       DataError: missing or empty file, wrong header, or a malformed line (named by number).
     """
-    path = _check_file(path)
+    path = check_file(path)
     lineno, header = _first_line(path)
     if header is None:
         raise DataError(f"{path}: the file is empty")
@@ -58,7 +72,7 @@ def read_movielens_dat(path):
     The `::` separator is rewritten to a tab in memory so that pandas' fast C parser can be used
     (a multi-character separator would force the slow Python engine).
     """
-    path = _check_file(path)
+    path = check_file(path)
     try:
         text = path.read_bytes()
     except OSError as exc:
@@ -69,7 +83,7 @@ def read_movielens_dat(path):
 
 def read_ml100k(path):
     """Reads ml-100k's `u.data`: tab-separated `user item rating timestamp`, no header."""
-    path = _check_file(path)
+    path = check_file(path)
     return _read_delimited(path, path, sep="\t", fields=_U_DATA_FIELDS, first_line=1)
 
 
@@ -82,7 +96,7 @@ def read_user_sequences(path):
     Raises:
       DataError: a token that is not an integer, or a user listed on two lines.
     """
-    path = _check_file(path)
+    path = check_file(path)
     users, items, times = [], [], []
     seen, no_items = {}, 0
     for lineno, line in _numbered_lines(path):
@@ -90,6 +104,7 @@ def read_user_sequences(path):
         if not tokens:
             continue
         ids = _parse_ints(path, lineno, tokens, names=("user id",), rest="item id")
+        _check_not_negative(path, lineno, ids, names=("user id",), rest="item id")
         user = ids[0]
         if user in seen:
             raise DataError(f"{path}:{lineno}: user {user} already listed on line {seen[user]}")
@@ -111,18 +126,14 @@ def read_padded_sequences(path):
     Each line is comma-separated integer item ids with 0 as (leading) padding. The user is the
     0-based line index, the timestamp the position in the line; padding zeros are not interactions.
     """
-    path = _check_file(path)
+    path = check_file(path)
     users, items, times = [], [], []
     all_padding = 0
     for lineno, line in _numbered_lines(path):
         if not line.strip():
             continue
         ids = np.asarray(_parse_ints(path, lineno, line.split(","), rest="item id"), np.int64)
-        if (ids < 0).any():
-            column = int(np.argmax(ids < 0)) + 1
-            raise DataError(
-                f"{path}:{lineno}: item id {ids[column - 1]} in column {column} is negative"
-            )
+        _check_not_negative(path, lineno, ids, rest="item id")
         positions = np.flatnonzero(ids)
         if not len(positions):
             all_padding += 1
@@ -159,7 +170,34 @@ def read_interactions(path, fmt):
         df["item"].nunique(),
         path,
     )
+    duplicates = count_duplicate_rows(df)
+    if duplicates:
+        logging.warning(
+            "%s: %d rows repeat an earlier row's user, item and timestamp; they are kept, each "
+            "an interaction (the protocol does not deduplicate)",
+            path,
+            duplicates,
+        )
     return df
+
+
+def count_duplicate_rows(df):
+    """The number of rows whose (user, item, timestamp) equals that of an earlier row.
+
+    A hash of the three columns is sorted (under a second on ML-20M, where pandas' `duplicated`
+    takes several); only rows whose hash repeats are compared exactly.
+    """
+    columns = [df[c].to_numpy(dtype=np.int64).view(np.uint64) for c in COLUMNS]
+    with np.errstate(over="ignore"):
+        key = columns[0] * np.uint64(0x9E3779B97F4A7C15)
+        key ^= columns[1] * np.uint64(0xC2B2AE3D27D4EB4F)
+        key ^= columns[2]
+    ordered = np.sort(key)
+    repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+    if not len(repeated):
+        return 0
+    candidates = df[np.isin(key, repeated)]
+    return int(candidates.duplicated(subset=list(COLUMNS)).sum())
 
 
 def check_format(fmt):
@@ -168,14 +206,44 @@ def check_format(fmt):
         raise DataError(f"unknown data format {fmt!r}; known formats: {', '.join(READERS)}")
 
 
-def _check_file(path):
-    """Returns `path` as a `pathlib.Path`, raising `DataError` unless it is an existing file."""
+def check_file(path):
+    """Returns `path` as a `pathlib.Path`, raising `DataError` unless it is an existing text file.
+
+    A missing file under a directory named after a data set of `tools/download_data.py` (such as
+    `data/ml-20m/ratings.csv`) gets the command that downloads it; a compressed or binary file is
+    named as such instead of failing later on undecodable lines.
+    """
     path = pathlib.Path(path)
     if not path.exists():
-        raise DataError(f"{path}: no such file")
+        raise DataError(f"{path}: no such file{_download_hint(path)}")
     if not path.is_file():
         raise DataError(f"{path}: not a regular file")
+    try:
+        with open(path, "rb") as f:
+            start = f.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise DataError(f"{path}: {exc.strerror}") from exc
+    for magic, kind, advice in _COMPRESSED:
+        if start.startswith(magic):
+            raise DataError(f"{path}: looks {kind}, not text; {advice}")
+    if b"\0" in start:
+        raise DataError(
+            f"{path}: looks binary, not text (NUL bytes in its first {len(start)} bytes); "
+            "the readers need UTF-8 text"
+        )
     return path
+
+
+def _download_hint(path):
+    """`; download it with ...` if a directory of `path` is named after a downloadable data set."""
+    parts = path.parts[:-1]
+    for i, part in enumerate(parts):
+        if part in DOWNLOADABLE:
+            data_dir = pathlib.Path(*parts[:i]) if i else pathlib.Path(".")
+            return (
+                f"; download it with `python tools/download_data.py {part} --data_dir={data_dir}`"
+            )
+    return ""
 
 
 def _first_line(path):
@@ -214,6 +282,8 @@ def _read_delimited(path, source, *, sep, fields, first_line):
         raise DataError(f"{path}: could not parse the file ({exc})") from exc
     if df.empty:
         raise DataError(f"{path}: no interactions: the file is empty")
+    if _has_negative_ids(df, fields):
+        _raise_first_bad_line(path, sep=sep, fields=fields, first_line=first_line)
     df = df.drop(columns=fields[2])
     df.columns = list(COLUMNS)
     return df.astype(np.int64)
@@ -251,14 +321,19 @@ def _raise_first_bad_line(path, *, sep, fields, first_line):
 
 
 def _parses(text, *, sep, fields):
-    """True if pandas' C parser accepts `text`."""
+    """True if pandas' C parser accepts `text` and its ids are not negative."""
     try:
-        _parse_c(
+        df = _parse_c(
             io.StringIO(text.replace("::", "\t") if sep == "::" else text), sep=sep, fields=fields
         )
     except _PARSE_ERRORS:
         return False
-    return True
+    return not _has_negative_ids(df, fields)
+
+
+def _has_negative_ids(df, fields):
+    """True if a user or item id (the first two fields) of the parsed `df` is negative."""
+    return bool((df[list(fields[:2])].to_numpy() < 0).any())
 
 
 def _line_blocks(path, first_line, size):
@@ -277,24 +352,46 @@ def _line_blocks(path, first_line, size):
 
 def _check_line(path, lineno, line, *, sep, fields):
     """Raises `DataError` if `line` is not 4 `sep`-separated fields of the right types."""
-    sep_name = {",": "comma", "\t": "tab"}.get(sep, f"'{sep}'")
     values = line.rstrip("\r\n").split(sep)
     if len(values) != len(fields):
         raise DataError(
-            f"{path}:{lineno}: expected {len(fields)} {sep_name}-separated fields, "
-            f"got {len(values)}"
+            f"{path}:{lineno}: expected {len(fields)} {_SEPARATORS[sep]}-separated fields, "
+            f"got {len(values)}{_other_separator(line, sep, len(fields))}"
         )
+    ids = []
     for name, value in zip(fields, values):
         if name.lower() == "rating":
             _check_float(path, lineno, name, value)
         else:
-            _parse_int(path, lineno, name, value)
+            ids.append(_parse_int(path, lineno, name, value))
+    _check_not_negative(path, lineno, ids[:2], names=fields[:2])
+
+
+def _other_separator(line, sep, n_fields):
+    """`; it looks <name>-separated ...` if another separator splits `line` into `n_fields`."""
+    for other, name in _SEPARATORS.items():
+        if other != sep and len(line.strip().split(other)) == n_fields:
+            return f" (the line looks {name}-separated: is the data format right?)"
+    return ""
+
+
+def _check_not_negative(path, lineno, ids, *, names=(), rest=None):
+    """Raises `DataError` naming the first negative id (`names` as in `_parse_ints`)."""
+    for i, value in enumerate(ids):
+        if value < 0:
+            name = names[i] if i < len(names) else rest
+            raise DataError(
+                f"{path}:{lineno}: {name} {value} in column {i + 1} is negative "
+                "(ids are integers >= 0)"
+            )
 
 
 def _parse_int(path, lineno, name, token):
     """Returns `token` as an int, or raises `DataError` naming the line and the field."""
     if not _INT_RE.match(token):
-        raise DataError(f"{path}:{lineno}: {name} {token.strip()[:40]!r} is not an integer")
+        raise DataError(
+            f"{path}:{lineno}: {name} {token.strip()[:40]!r} is not an integer{_not_utf8(token)}"
+        )
     value = int(token)
     if not _INT64_MIN <= value <= _INT64_MAX:
         raise DataError(f"{path}:{lineno}: {name} {value} does not fit in 64 bits")
@@ -321,7 +418,16 @@ def _check_float(path, lineno, name, token):
     try:
         float(token)
     except ValueError:
-        raise DataError(f"{path}:{lineno}: {name} {token.strip()[:40]!r} is not a number") from None
+        raise DataError(
+            f"{path}:{lineno}: {name} {token.strip()[:40]!r} is not a number{_not_utf8(token)}"
+        ) from None
+
+
+def _not_utf8(token):
+    """A note for a token holding bytes that were not UTF-8 (replaced by U+FFFD when read)."""
+    if "\ufffd" in token:
+        return " (it holds bytes that are not UTF-8, shown as \ufffd: a Latin-1 file?)"
+    return ""
 
 
 def _frame_from_parts(path, users, items, times):

@@ -32,3 +32,14 @@ def test_load_sequence_data_checks_options_before_reading(tmp_path):
         loading.load_sequence_data(tmp_path / "missing.csv", "movielens_csv", fractions=(1, 1, 1))
     with pytest.raises(DataError, match="known formats"):
         loading.load_sequence_data(tmp_path / "missing.csv", "csv")
+
+
+def test_a_missing_data_set_says_how_to_download_it_before_the_cache(tmp_path):
+    path = tmp_path / "ml-1m" / "ratings.dat"
+    with pytest.raises(DataError) as info:
+        loading.load_sequence_data(path, "movielens_dat", cache_dir=tmp_path / "cache")
+    assert str(info.value) == (
+        f"{path}: no such file; download it with "
+        f"`python tools/download_data.py ml-1m --data_dir={tmp_path}`"
+    )
+    assert not (tmp_path / "cache").exists()

@@ -47,9 +47,23 @@ def test_filter_logs_what_each_filter_dropped(caplog):
     assert "items with < 2 users dropped 2 rows, 0 users, 2 items" in caplog.text
 
 
-def test_filter_to_nothing_names_thresholds():
-    with pytest.raises(DataError, match=r"min_user_items=5, min_item_users=2\)"):
+def test_filter_to_nothing_names_thresholds_and_the_filter_that_emptied_it():
+    with pytest.raises(DataError) as info:
         preprocess.filter_interactions(_frame(FILTER_ROWS), 5, 2)
+    assert str(info.value) == (
+        "no interactions left after filtering (min_user_items=5, min_item_users=2): dropping "
+        "users with < 5 items (the user filter) removed the last rows in round 1; before "
+        "filtering 12 rows, 4 users (at most 4 items each), 6 items (at most 3 users each)"
+    )
+
+
+def test_filter_to_nothing_by_the_item_filter_in_a_later_round():
+    # min_user_items=3, min_item_users=3: round 1 keeps users 1, 2 and 4 and drops items with
+    # < 3 users (all but 20 and 30); round 2 drops every user (2 items each) first.
+    with pytest.raises(DataError, match=r"users with < 3 items \(the user filter\) .* round 2;"):
+        preprocess.filter_interactions(_frame(FILTER_ROWS), 3, 3)
+    with pytest.raises(DataError, match=r"items with < 4 users \(the item filter\) .* round 1;"):
+        preprocess.filter_interactions(_frame(FILTER_ROWS), 1, 4)
 
 
 def test_filter_rejects_negative_threshold():
