@@ -39,7 +39,15 @@ flags.DEFINE_string(
     "model_name", "", "Model directory under --export_dir; default <data_name>_<model>."
 )
 flags.DEFINE_integer("export_version", None, "Version directory; default one more than the newest.")
-flags.DEFINE_integer("top_k", 10, "Items recommended (the serving_default signature's k).")
+flags.DEFINE_integer(
+    "top_k", 10, "Items recommended (the serving_default signature's k).", lower_bound=1
+)
+flags.DEFINE_bool(
+    "exclude_history",
+    False,
+    "Never recommend an item of the request's history (default: rank every item, the paper's "
+    "protocol). Export, and recommend mode from a --run_dir.",
+)
 flags.DEFINE_list("items", [], "Recommend mode: the history, raw item ids oldest first.")
 flags.DEFINE_integer(
     "max_blocks",
@@ -80,7 +88,13 @@ def export_run() -> str:
     from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 
     config, model, item_ids = RunDir(FLAGS.run_dir).load_model()
-    serving = RecommenderServing(model, item_ids, config.data.input_length, FLAGS.top_k)
+    serving = RecommenderServing(
+        model,
+        item_ids,
+        config.data.input_length,
+        FLAGS.top_k,
+        exclude_history=FLAGS.exclude_history,
+    )
     name = FLAGS.model_name or f"{config.data.name}_{config.model.model}"
     path = export_saved_model(serving, FLAGS.export_dir, name, FLAGS.export_version)
     print(f"Exported {FLAGS.run_dir} to {path}")
@@ -94,13 +108,19 @@ def recommend_items() -> None:
     from skiprec_tf.serving import recommend
 
     items = list(config_flags.parse_list("items", FLAGS.items, int))
-    recommender, source = recommend.load_recommender(
-        FLAGS.run_dir, FLAGS.export_dir, FLAGS.max_blocks
+    recommender, source, excludes = recommend.load_recommender(
+        FLAGS.run_dir, FLAGS.export_dir, FLAGS.max_blocks, FLAGS.exclude_history
     )
     titles = recommend.read_titles(FLAGS.titles) if FLAGS.titles else None
-    ids, scores, blocks, latency = recommend.recommend(recommender, items, FLAGS.top_k)
+    ids, scores, blocks, latency, known = recommend.recommend(recommender, items, FLAGS.top_k)
     print(f"Model: {source}")
+    print(recommend.describe_exclusion(excludes))
     print(recommend.format_recommendations(items, ids, scores, blocks, latency, titles))
+    if known == 0:
+        print(
+            "No item of --items is in the model's catalogue: these are the model's answer to an "
+            "empty history (the same for everyone)."
+        )
 
 
 def _drop_tensorflow_info(record) -> bool:

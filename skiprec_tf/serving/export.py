@@ -32,13 +32,53 @@ def right_align(item_ids, length: int):
     return aligned
 
 
+# Not inlined, and of any rank: inlined into a signature whose `item_ids` is `[None, None]`,
+# grappler would fold the rank to 2 and drop the check.
+@tf.function(
+    input_signature=[tf.TensorSpec(None, tf.int64)],
+    autograph=False,
+    experimental_attributes={"_noinline": True},
+)
+def _rank(tensor):
+    return tf.rank(tensor)
+
+
+def checked_request(item_ids, k):
+    """`item_ids` and `k` after the request's checks, which a client sees as INVALID_ARGUMENT
+    errors naming the input: `item_ids` must be `[batch, length]` (a signature's shape is not
+    checked at run time: a 1-D request would fail deep in `right_align`) and `k` at least 1."""
+    checks = [
+        tf.debugging.assert_equal(
+            _rank(item_ids),
+            2,
+            message="item_ids must be [batch, length] (one row of raw item ids per user, even "
+            "for one user: [[1, 2, 3]])",
+        ),
+        tf.debugging.assert_greater_equal(k, 1, message="k must be at least 1"),
+    ]
+    with tf.control_dependencies(checks):
+        # EnsureShape is checked at run time whatever grappler does to the rank check.
+        return tf.ensure_shape(item_ids, [None, None]), tf.identity(k)
+
+
+def history_mask(internal_ids, num_items: int):
+    """`[batch, num_items + 1]` True at the (internal) ids of each row's history, any length."""
+    batch, length = tf.shape(internal_ids)[0], tf.shape(internal_ids)[1]
+    rows = tf.repeat(tf.range(batch), length)
+    indices = tf.stack([rows, tf.reshape(internal_ids, [-1])], axis=1)
+    counts = tf.scatter_nd(indices, tf.ones([batch * length], tf.int32), [batch, num_items + 1])
+    return counts > 0
+
+
 class RecommenderServing(tf.Module):
     """Inference only: the trained layers (not the training model), the raw <-> internal item id
     tables, and the `serving_default`, `recommend_k` and `recommend_budget` signatures.
 
     A request is int64 raw item ids `[batch, any length]` (most recent last; unknown ids and 0
-    count as padding); the response the top-k raw item ids, their scores, and the number of
-    blocks each user ran. With a SkipRec model the greedy policy decides the blocks and a skipped
+    count as padding); the response the top-k raw item ids, their scores, the number of
+    blocks each user ran, and `history_length`, the number of known items in the input window
+    (0: no known history, the model's answer to an empty window, the same for every such row).
+    `k` must be at least 1; a larger `k` than the catalogue gives the whole catalogue. With a SkipRec model the greedy policy decides the blocks and a skipped
     block is not computed (`run_retained_blocks`); with a backbone alone (NextItNet+, SASRec+)
     every block runs. `recommend_budget` also takes `max_blocks` (int32, a scalar or one per
     row), the most blocks a user may run (`cap_blocks`); a backbone then runs its first ones.
@@ -46,12 +86,24 @@ class RecommenderServing(tf.Module):
     `fixed_blocks` (indices) serves a static sub-network instead: every user runs those blocks
     and no other, whatever the policy; with the blocks a SkipRec's most common policy retains, or
     a backbone's first k, it is the static competitor of the same cost as an adaptive model.
+
+    `exclude_history` never recommends an item of the request (any known id of the row, not only
+    the window); False, the paper's protocol, ranks every item. A row with fewer than k items
+    left gets them all, then raw id 0 with the lowest float32 score in the remaining slots.
     """
 
     def __init__(
-        self, model, item_ids: np.ndarray, input_length: int, top_k: int = 10, fixed_blocks=None
+        self,
+        model,
+        item_ids: np.ndarray,
+        input_length: int,
+        top_k: int = 10,
+        fixed_blocks=None,
+        exclude_history: bool = False,
     ):
         super().__init__(name="recommender")
+        if top_k < 1:
+            raise ConfigError(f"top_k={top_k}: recommend at least 1 item")
         adaptive = isinstance(model, SkipRec) and fixed_blocks is None
         if adaptive and not model.policy.deterministic:
             raise ConfigError("the random policy is an ablation and is not exported")
@@ -68,6 +120,7 @@ class RecommenderServing(tf.Module):
         self.input_length = input_length
         self.num_items = len(item_ids) - 1
         self.top_k = min(top_k, self.num_items)
+        self.exclude_history = bool(exclude_history)
         self.raw_ids = tf.constant(item_ids, tf.int64)
         self.to_internal = tf.lookup.StaticHashTable(
             tf.lookup.KeyValueTensorInitializer(
@@ -104,6 +157,16 @@ class RecommenderServing(tf.Module):
     )
     def serve_budget(self, item_ids, k, max_blocks):
         return self.recommend(item_ids, k, max_blocks)
+
+    @tf.function(input_signature=[], autograph=False)
+    def info(self):
+        """The `serving_info` signature: how the export ranks (no inputs)."""
+        return {
+            "exclude_history": tf.constant(self.exclude_history),
+            "top_k": tf.constant(self.top_k),
+            "input_length": tf.constant(self.input_length),
+            "num_items": tf.constant(self.num_items),
+        }
 
     def actions(self, inputs, max_blocks=None):
         """The greedy policy's decisions `[batch, N]` (without a policy: 1 for the served blocks,
@@ -143,13 +206,24 @@ class RecommenderServing(tf.Module):
         return run_retained_blocks(hidden, actions, block, padding_mask)
 
     def recommend(self, item_ids, k, max_blocks=None):
-        inputs = right_align(self.to_internal.lookup(item_ids), self.input_length)
+        item_ids, k = checked_request(item_ids, k)
+        internal = self.to_internal.lookup(item_ids)
+        inputs = right_align(internal, self.input_length)
         scores, actions = self.scores(inputs, max_blocks)
-        top = tf.math.top_k(scores, tf.clip_by_value(k, 1, self.num_items))
+        if self.exclude_history:
+            excluded = history_mask(internal, self.num_items)[:, 1:]
+            scores = tf.where(excluded, scores.dtype.min, scores)
+        top = tf.math.top_k(scores, tf.minimum(k, self.num_items))
+        raw_ids = tf.gather(self.raw_ids, top.indices + 1)
+        if self.exclude_history:  # fewer items than k left: 0, not a history item
+            raw_ids = tf.where(
+                tf.gather(excluded, top.indices, batch_dims=1), tf.constant(0, tf.int64), raw_ids
+            )
         return {
-            "item_ids": tf.gather(self.raw_ids, top.indices + 1),
+            "item_ids": raw_ids,
             "scores": top.values,
             "blocks_used": tf.cast(tf.reduce_sum(actions, axis=1), tf.int32),
+            "history_length": tf.reduce_sum(tf.cast(inputs > 0, tf.int32), axis=1),
         }
 
 
@@ -173,6 +247,7 @@ def export_saved_model(module: RecommenderServing, export_dir: str, model_name: 
         "serving_default": module.serve,
         "recommend_k": module.serve_k,
         "recommend_budget": module.serve_budget,
+        "serving_info": module.info,
     }
     module.served_variables = list(
         {

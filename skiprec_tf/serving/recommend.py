@@ -10,31 +10,58 @@ import tensorflow as tf
 from skiprec_tf.errors import ConfigError, DataError
 
 
-def load_recommender(run_dir: str = "", export_dir: str = "", max_blocks=None):
-    """A function (item_ids [batch, L] int64, k int32) -> {item_ids, scores, blocks_used} from a
-    SavedModel (a version directory, or a model directory whose newest version is used) or else
-    from a run directory; with `max_blocks` (an int), each user runs at most that many blocks
-    (the `recommend_budget` signature)."""
+def load_recommender(
+    run_dir: str = "", export_dir: str = "", max_blocks=None, exclude_history: bool = False
+):
+    """(recommender, source, excludes): a function (item_ids [batch, L] int64, k int32) ->
+    {item_ids, scores, blocks_used, ...} from a SavedModel (a version directory, or a model
+    directory whose newest version is used) or else from a run directory; with `max_blocks` (an
+    int), each user runs at most that many blocks (the `recommend_budget` signature).
+
+    `excludes` is whether it never recommends history items: the export's `serving_info`
+    (None for an export older than it), or `exclude_history` for a run directory."""
     if export_dir:
         path = _saved_model_path(export_dir)
         signatures = tf.saved_model.load(path).signatures
+        excludes = None
+        if "serving_info" in signatures:
+            excludes = bool(signatures["serving_info"]()["exclude_history"])
         if max_blocks is None:
-            return signatures["recommend_k"], path
+            return signatures["recommend_k"], path, excludes
         if "recommend_budget" not in signatures:
             raise ConfigError(
                 f"--max_blocks: {path} has no recommend_budget signature (exported before it "
                 "existed); export the run again"
             )
         budget = signatures["recommend_budget"]
-        return lambda item_ids, k: budget(item_ids=item_ids, k=k, max_blocks=max_blocks), path
+        return (
+            lambda item_ids, k: budget(item_ids=item_ids, k=k, max_blocks=max_blocks),
+            path,
+            excludes,
+        )
     from skiprec_tf.run_dir import RunDir
     from skiprec_tf.serving.export import RecommenderServing
 
     config, model, item_ids = RunDir(run_dir).load_model()
-    serving = RecommenderServing(model, item_ids, config.data.input_length)
+    serving = RecommenderServing(
+        model, item_ids, config.data.input_length, exclude_history=exclude_history
+    )
     if max_blocks is None:
-        return lambda item_ids, k: serving.serve_k(item_ids, k), run_dir
-    return lambda item_ids, k: serving.serve_budget(item_ids, k, max_blocks), run_dir
+        return lambda item_ids, k: serving.serve_k(item_ids, k), run_dir, exclude_history
+    return (
+        lambda item_ids, k: serving.serve_budget(item_ids, k, max_blocks),
+        run_dir,
+        exclude_history,
+    )
+
+
+def describe_exclusion(excludes) -> str:
+    """The line `--mode=recommend` prints for `load_recommender`'s `excludes`."""
+    if excludes is None:
+        return "History items: not recorded in this export (exported before serving_info)"
+    if excludes:
+        return "History items: excluded (exported with --exclude_history)"
+    return "History items: may be recommended (every item ranked, the paper's protocol)"
 
 
 def _saved_model_path(export_dir: str) -> str:
@@ -64,7 +91,8 @@ def read_titles(path: str) -> dict:
 
 
 def recommend(recommender, items, k: int, repeats: int = 5):
-    """(raw ids, scores, blocks used, median latency in ms over `repeats` calls after a warm-up)."""
+    """(raw ids, scores, blocks used, median latency in ms over `repeats` calls after a warm-up,
+    known items in the input window: None for an export older than `history_length`)."""
     request = tf.constant([items], tf.int64)
     recommender(item_ids=request, k=tf.constant(k))  # warm-up: tracing and first-call costs
     seconds = []
@@ -77,6 +105,7 @@ def recommend(recommender, items, k: int, repeats: int = 5):
         result["scores"][0].numpy().tolist(),
         int(result["blocks_used"][0]),
         1000 * statistics.median(seconds),
+        int(result["history_length"][0]) if "history_length" in result else None,
     )
 
 

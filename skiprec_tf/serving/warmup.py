@@ -16,9 +16,9 @@ WARMUP_FILE = os.path.join("assets.extra", "tf_serving_warmup_requests")
 
 
 def warmup_requests(raw_item_ids: np.ndarray, input_length: int, top_k: int, num_blocks: int):
-    """`(signature name, inputs)` of every signature at batch 1 and batch 2, which take the two
-    plans of `run_retained_blocks`, over histories of known raw ids of the served length;
-    `recommend_budget` with a cap for the request (batch 1) and one per row (batch 2)."""
+    """`(signature name, inputs)` of every recommending signature at batch 1 and batch 2, which
+    take the two plans of `run_retained_blocks`, over histories of known raw ids of the served
+    length; `recommend_budget` with a cap for the request (batch 1) and one per row (batch 2)."""
     history = np.resize(np.asarray(raw_item_ids[1:], np.int64), input_length)
     half = np.int32(num_blocks // 2)
     for batch, max_blocks in (

@@ -8,7 +8,12 @@ from serving_testing import run_main
 
 from skiprec_tf.errors import ConfigError, DataError
 from skiprec_tf.run_dir import RunDir
-from skiprec_tf.serving.recommend import _saved_model_path, format_recommendations, read_titles
+from skiprec_tf.serving.recommend import (
+    _saved_model_path,
+    describe_exclusion,
+    format_recommendations,
+    read_titles,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -85,6 +90,12 @@ def test_format_recommendations_with_and_without_titles():
     ]
 
 
+def test_describe_exclusion_of_an_export_with_and_without_serving_info():
+    assert describe_exclusion(True).startswith("History items: excluded")
+    assert describe_exclusion(False).startswith("History items: may be recommended")
+    assert "not recorded" in describe_exclusion(None)
+
+
 def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tmp_path):
     item_ids = RunDir(tiny_skiprec_run).read_item_ids()
     history = [int(i) for i in item_ids[1:4]]
@@ -101,6 +112,7 @@ def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tm
     assert all("(1999)" in line for line in recommended), result.stdout
     assert f"{history[0]} Film {history[0]} (1999)" in result.stdout
     assert "Blocks run:" in result.stdout and "ms (median" in result.stdout
+    assert "History items: may be recommended" in result.stdout, result.stdout
 
 
 def test_recommend_command_with_a_budget_runs_at_most_max_blocks(tiny_skiprec_run):
@@ -108,6 +120,18 @@ def test_recommend_command_with_a_budget_runs_at_most_max_blocks(tiny_skiprec_ru
     result = run_main(
         "--mode=recommend", f"--run_dir={tiny_skiprec_run}",
         f"--items={','.join(map(str, history))}", "--top_k=3", "--max_blocks=0",
+        "--exclude_history",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "Blocks run: 0;" in result.stdout, result.stdout
+    assert "History items: excluded" in result.stdout, result.stdout
+    recommended = result.stdout.split("Recommended:")[1].splitlines()[1:4]
+    assert not any(line.split()[1] in map(str, history) for line in recommended), result.stdout
+
+
+def test_recommend_command_says_when_no_item_is_known(tiny_skiprec_run):
+    result = run_main(
+        "--mode=recommend", f"--run_dir={tiny_skiprec_run}", "--items=-1,999999999", "--top_k=2"
+    )
+    assert result.returncode == 0, result.stderr
+    assert "No item of --items is in the model's catalogue" in result.stdout, result.stdout
