@@ -11,3 +11,8 @@ class DataError(SkipRecError):
 
 class ConfigError(SkipRecError):
     """An invalid setting; the message names the flag or field."""
+
+
+class RunDirError(SkipRecError):
+    """A run directory that cannot be written (read-only, a full disk); the message names the
+    path."""
