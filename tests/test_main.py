@@ -14,7 +14,7 @@ from absl.testing import flagsaver
 
 from skiprec_tf import config_flags, main
 from skiprec_tf.config import RunConfig
-from skiprec_tf.errors import ConfigError
+from skiprec_tf.errors import ConfigError, SkipRecError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -147,12 +147,16 @@ def finished_run(tmp_path_factory):
         ),
         (["--resume", "--overwrite"], "--overwrite replaces it"),
         (["--resume", "--data_format=movielens_csv"], "--data_format=movielens_csv"),
+        (
+            ["--overwrite", "--data_format=movielens_csv", "--data_path=nowhere.csv"],
+            "nowhere.csv: no such file",
+        ),
     ],
-    ids=["no_resume", "other_settings", "resume_and_overwrite", "other_data"],
+    ids=["no_resume", "other_settings", "resume_and_overwrite", "other_data", "overwrite_bad_data"],
 )
 def test_a_refused_command_leaves_the_run_unchanged(finished_run, args, message):
     before = _hashes(finished_run)
-    with pytest.raises(ConfigError) as error:
+    with pytest.raises(SkipRecError) as error:
         _train(f"--run_dir={finished_run}", *TINY, *args)
     assert message in str(error.value)
     assert _hashes(finished_run) == before
@@ -188,10 +192,13 @@ def test_resume_alone_continues_with_the_runs_settings(finished_run, tmp_path):
         assert not {f"--{flag}", f"--no{flag}"} & flags_set, flag
 
 
-def test_overwrite_replaces_a_run_and_keeps_other_files(finished_run, tmp_path):
+def test_overwrite_replaces_a_run_and_keeps_other_files(finished_run, tmp_path, caplog):
     run_dir = shutil.copytree(finished_run, tmp_path / "run")
     (run_dir / "notes.txt").write_text("mine")
-    _train(f"--run_dir={run_dir}", "--overwrite", "--epochs=1", *TINY[:-1], "--batch_size=32")
+    args = (f"--run_dir={run_dir}", "--overwrite", "--epochs=1", *TINY[:-1], "--batch_size=32")
+    with caplog.at_level("INFO"):
+        _train(*args, "--verbosity=0")  # INFO lines, as under app.run
+    assert f"--overwrite: removed the run {run_dir} held" in caplog.text
     config = RunConfig.from_json((run_dir / "config.json").read_text())
     assert config.train.batch_size == 32 and config.train.learning_rate == 0.001
     assert (run_dir / "notes.txt").read_text() == "mine"
