@@ -91,6 +91,7 @@ def run(config: RunConfig, overwrite: bool = False) -> dict:
 
     run_dir = RunDir(config.run_dir)
     check_can_start(run_dir, config, overwrite)
+    run_dir.check_writable()
     data = load_data(config.data)
     if overwrite and (run_dir.holds_run() or run_dir.has_config()):
         run_dir.remove_run()

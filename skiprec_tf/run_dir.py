@@ -69,6 +69,15 @@ class RunDir:
     def has_config(self) -> bool:
         return os.path.isfile(self.config_file)
 
+    def check_writable(self) -> None:
+        """A `RunDirError` if the directory, or the nearest existing one above it, is not
+        writable (checked before anything loads; nothing is created)."""
+        path = os.path.abspath(self.path)
+        while not os.path.exists(path) and os.path.dirname(path) != path:
+            path = os.path.dirname(path)
+        if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+            raise RunDirError(f"--run_dir={self.path}: {path} is not a writable directory")
+
     def last_epoch(self):
         """The epoch of the last checkpoint, or None."""
         path = tf.train.latest_checkpoint(self.last_checkpoints)

@@ -101,3 +101,16 @@ def test_remove_run_keeps_other_files(tiny_skiprec_run, tmp_path):
     (tmp_path / "run" / "notes.txt").write_text("mine")
     copy.remove_run()
     assert os.listdir(copy.path) == ["notes.txt"]
+
+
+def test_a_run_directory_that_cannot_be_written_is_found_before_anything_loads(
+    tmp_path, monkeypatch
+):
+    RunDir(tmp_path / "new" / "run").check_writable()  # a directory to make is fine
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RunDirError, match="file is not a writable directory"):
+        RunDir(tmp_path / "file" / "run").check_writable()
+    monkeypatch.setattr("skiprec_tf.run_dir.os.access", lambda path, mode: False)
+    with pytest.raises(RunDirError, match=f"--run_dir={tmp_path}/new/run: {tmp_path} is not"):
+        RunDir(tmp_path / "new" / "run").check_writable()
+    assert not (tmp_path / "new").exists()
