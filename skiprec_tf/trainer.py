@@ -85,26 +85,24 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
 def check_can_start(run: RunDir, config: RunConfig, overwrite: bool = False) -> None:
     """Refuses, before anything is loaded or written, a run directory that holds a run without
     --resume (unless `overwrite`: the caller replaces it), and a --resume of a run that does not
-    exist or was trained with other data or model settings (the epochs may grow)."""
-    if config.resume:
-        if not os.path.isdir(run.path):
-            raise ConfigError(f"--resume: {run.path} does not exist, there is no run to continue")
-        if not run.has_config():
+    exist or was trained with other settings than those a resume may change (`RESUMABLE`)."""
+    if not config.resume:
+        if (run.holds_run() or run.has_config()) and not overwrite:
             raise ConfigError(
-                f"--resume: {run.path} has no config.json, it is not a run to continue"
+                f"--run_dir={run.path} already holds a run: pass --resume to continue it, "
+                "--overwrite to replace it, or choose another --run_dir"
             )
-    elif (run.holds_run() or run.has_config()) and not overwrite:
+        return
+    if not os.path.isdir(run.path):
+        raise ConfigError(f"--resume: {run.path} does not exist, there is no run to continue")
+    if not run.has_config():
+        raise ConfigError(f"--resume: {run.path} has no config.json, there is no run to continue")
+    changed = run.read_config().changed_flags(config)
+    if changed:
         raise ConfigError(
-            f"--run_dir={run.path} already holds a run: pass --resume to continue it, "
-            "--overwrite to replace it, or choose another --run_dir"
+            f"--resume: {run.config_file} was trained with other settings "
+            f"({'; '.join(changed)}); only --{', --'.join(sorted(RESUMABLE))} may change"
         )
-    if config.resume:
-        changed = run.read_config().changed_flags(config)
-        if changed:
-            raise ConfigError(
-                f"--resume: {run.config_file} was trained with other settings "
-                f"({'; '.join(changed)}); only --{', --'.join(sorted(RESUMABLE))} may change"
-            )
 
 
 def _policy_schedule(model, config: RunConfig):
