@@ -348,6 +348,19 @@ class TrainConfig:
             raise ConfigError(f"--weight_decay must be non-negative, got {self.weight_decay}")
 
 
+# The fields a resumed run may change: how long it trains and how it is computed, not what.
+RESUMABLE = frozenset(
+    {
+        "epochs",
+        "patience",
+        "eval_batch_size",
+        "jit_compile",
+        "cache_dir",
+        "checkpoint_every_steps",
+        "skip_nonfinite_steps",
+    }
+)
+
 SECTIONS = {"data": DataConfig, "model": ModelConfig, "policy": PolicyConfig, "train": TrainConfig}
 
 
@@ -379,14 +392,19 @@ class RunConfig:
         }
         return cls(**sections, run_dir=raw["run_dir"], resume=raw["resume"])
 
-    def changed_flags(self, other: "RunConfig", section: str) -> list:
-        """`--flag: mine -> other's` for every field of `section` where the two configs differ."""
-        mine, theirs = getattr(self, section), getattr(other, section)
-        return [
-            f"--{flag_name(field)}: {getattr(mine, field.name)} -> {getattr(theirs, field.name)}"
-            for field in dataclasses.fields(mine)
-            if getattr(mine, field.name) != getattr(theirs, field.name)
-        ]
+    def changed_flags(self, other: "RunConfig") -> list:
+        """`--flag: mine -> other's` for every field where the two configs differ, except those
+        a resumed run may change (`RESUMABLE`)."""
+        changed = []
+        for section in SECTIONS:
+            mine, theirs = getattr(self, section), getattr(other, section)
+            changed += [
+                f"--{flag_name(field)}: {getattr(mine, field.name)} -> {getattr(theirs, field.name)}"
+                for field in dataclasses.fields(mine)
+                if field.name not in RESUMABLE
+                and getattr(mine, field.name) != getattr(theirs, field.name)
+            ]
+        return changed
 
 
 def _tuples(fields: dict) -> dict:

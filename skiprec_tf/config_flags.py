@@ -14,7 +14,7 @@ import typing
 
 from absl import flags
 
-from skiprec_tf.config import SECTIONS, RunConfig, field_types, flag_name
+from skiprec_tf.config import RESUMABLE, SECTIONS, RunConfig, field_types, flag_name
 from skiprec_tf.errors import ConfigError
 
 
@@ -76,6 +76,64 @@ def _flagfile_line(argv, name: str, depth: int = 0) -> str:
         if nested:
             return nested
     return ""
+
+
+def resumed_config(saved: RunConfig, flag_values=flags.FLAGS, run_dir: str = "") -> RunConfig:
+    """The config of a resumed run: its `saved` one, with the flags given (on the command line or
+    in a flagfile) that a resumed run may change (`RESUMABLE`, e.g. --epochs); a `ConfigError`
+    lists every other given flag whose value differs from the run's."""
+    changes, refused = {}, []
+    for name, section in SECTIONS.items():
+        types_ = field_types(section)
+        for field in dataclasses.fields(section):
+            if not flag_values[flag_name(field)].present:
+                continue
+            value = _value(field, types_[field.name], flag_values)
+            old = getattr(getattr(saved, name), field.name)
+            if value == old:
+                continue
+            if field.name in RESUMABLE:
+                changes.setdefault(name, {})[field.name] = value
+            else:
+                refused.append(f"--{flag_name(field)}={_text(value)} (the run's: {_text(old)})")
+    if refused:
+        raise ConfigError(
+            f"--resume: {run_dir} was trained with other settings: {'; '.join(refused)}. "
+            f"Leave them out (the run's own are used); only --{', --'.join(sorted(RESUMABLE))} "
+            "may change"
+        )
+    sections = {
+        name: dataclasses.replace(getattr(saved, name), **changes.get(name, {}))
+        for name in SECTIONS
+    }
+    return RunConfig(**sections, run_dir=run_dir, resume=True)
+
+
+def flagfile_text(config: RunConfig) -> str:
+    """The flags of `config`'s fields, one a line: a flagfile that reproduces the run (without
+    --run_dir, so that rerunning it does not collide with the run)."""
+    lines = [
+        "# The settings of a run: rerun it with --flagfile=<this file> --run_dir=<a new directory>,",
+        "# continue it with --run_dir=<its directory> --resume.",
+    ]
+    for name, section in SECTIONS.items():
+        for field in dataclasses.fields(section):
+            value, flag = getattr(getattr(config, name), field.name), flag_name(field)
+            if isinstance(value, bool):
+                lines.append(f"--{flag}" if value else f"--no{flag}")
+            elif value is not None:
+                lines.append(f"--{flag}={_text(value)}")
+            elif field.metadata["flag_default"] is not None:
+                lines.append(f"--{flag}=")  # an empty path turns the option off
+            # else None is the flag's default: nothing to write
+    return "\n".join(lines) + "\n"
+
+
+def _text(value) -> str:
+    """A value as a flag writes it: a list comma-separated."""
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
 
 
 def _define(field, kind, flag_values) -> None:

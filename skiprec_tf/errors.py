@@ -19,3 +19,8 @@ class CheckpointError(SkipRecError):
 
 class NonFiniteLossError(SkipRecError):
     """Training diverged: the loss is not finite; the message names the step and epoch."""
+
+
+class RunDirError(SkipRecError):
+    """A run directory that cannot be written (read-only, a full disk); the message names the
+    path."""

@@ -11,14 +11,13 @@ This is the only module that reads flags: it turns them into a frozen `RunConfig
 flags `config_flags` defines, one per field).
 """
 
-import logging as logging_module
 import os
 import sys
 import time
 
 from absl import app, flags, logging
 
-from skiprec_tf import config_flags
+from skiprec_tf import config_flags, console
 from skiprec_tf.config import RunConfig
 from skiprec_tf.errors import ConfigError, SkipRecError
 
@@ -27,7 +26,15 @@ flags.DEFINE_enum(
     "mode", "train", ["train", "export", "recommend"], "Train a model, export a run, or recommend."
 )
 flags.DEFINE_string("run_dir", "", "Run directory; default runs/<data_name>_<model>_<time>.")
-flags.DEFINE_bool("resume", False, "Continue the run in --run_dir from its latest checkpoint.")
+flags.DEFINE_bool(
+    "resume",
+    False,
+    "Continue the run in --run_dir from its latest checkpoint, with its own settings (flags given "
+    "may change only --epochs, --patience, --eval_batch_size, --jit_compile, --cache_dir).",
+)
+flags.DEFINE_bool(
+    "overwrite", False, "Replace the run in --run_dir (removed once every check has passed)."
+)
 # Data, Model, Policy (SkipRec), Training: one flag per field of the config dataclasses.
 config_flags.define_config_flags()
 flags.adopt_module_key_flags(config_flags)  # --helpshort lists them as this module's
@@ -61,23 +68,51 @@ FLAGS = flags.FLAGS
 
 
 def config_from_flags() -> RunConfig:
-    """The frozen `RunConfig` of the parsed flags (raises `ConfigError` naming a bad flag)."""
+    """The frozen `RunConfig` of the parsed flags (raises `ConfigError` naming a bad flag); with
+    --resume, that of the run in --run_dir with the flags given that a resumed run may change."""
+    if FLAGS.resume:
+        if not FLAGS.run_dir:
+            raise ConfigError("--resume needs --run_dir, the run to continue")
+        if FLAGS.overwrite:
+            raise ConfigError("--resume continues the run in --run_dir, --overwrite replaces it")
+        from skiprec_tf.run_dir import RunDir
+
+        run = RunDir(FLAGS.run_dir)
+        if not os.path.isdir(run.path) or not run.has_config():
+            missing = "does not exist" if not os.path.isdir(run.path) else "has no config.json"
+            raise ConfigError(f"--resume: {run.path} {missing}, there is no run to continue")
+        return config_flags.resumed_config(run.read_config(), FLAGS, run_dir=FLAGS.run_dir)
     run_dir = FLAGS.run_dir or os.path.join(
         "runs", f"{FLAGS.data_name}_{FLAGS.model}_{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    return config_flags.config_from_flags(FLAGS, run_dir=run_dir, resume=FLAGS.resume)
+    return config_flags.config_from_flags(FLAGS, run_dir=run_dir, resume=False)
 
 
-def run(config: RunConfig, flags_text: str = "") -> dict:
-    """Loads the data, then trains and evaluates; the run directory is made only if data loads."""
+def run(config: RunConfig, overwrite: bool = False) -> dict:
+    """Checks the run directory, loads the data, then trains and evaluates. Nothing of the run
+    directory changes before the checks pass and the data load; with `overwrite`, the run it held
+    is removed only then."""
     # Imported here so that `--help` and flag errors do not wait for TensorFlow.
     from skiprec_tf.data.sources import load_data, user_groups
     from skiprec_tf.run_dir import RunDir
-    from skiprec_tf.trainer import train_and_evaluate
+    from skiprec_tf.trainer import check_can_start, train_and_evaluate
 
+    run_dir = RunDir(config.run_dir)
+    check_can_start(run_dir, config, overwrite)
+    run_dir.check_writable()
     data = load_data(config.data)
-    RunDir(config.run_dir).write_flags(flags_text)
+    if overwrite and (run_dir.holds_run() or run_dir.has_config()):
+        run_dir.remove_run()
+        logging.info("--overwrite: removed the run %s held", run_dir.path)
+    run_dir.write_flags(config_flags.flagfile_text(config))
     return train_and_evaluate(config, data, user_groups(config.data))
+
+
+def train() -> dict:
+    """--mode=train: `run` of the flags' config."""
+    config = config_from_flags()
+    _interrupted_run[0] = config.run_dir
+    return run(config, FLAGS.overwrite)
 
 
 def export_run() -> str:
@@ -123,24 +158,36 @@ def recommend_items() -> None:
         )
 
 
-def _drop_tensorflow_info(record) -> bool:
-    return record.levelno > logging_module.INFO or "tensorflow" not in record.pathname
+_interrupted_run = [None]  # the run directory that Ctrl-C reports, once the flags give it
+
+
+def _interrupted_message() -> str:
+    run_dir = _interrupted_run[0]
+    if run_dir is None:
+        return console.interrupted_message(None, None, False)
+    from skiprec_tf.run_dir import RunDir
+
+    run = RunDir(run_dir)
+    position = run.last_position() if run.holds_run() else None
+    return console.interrupted_message(run_dir, position, run.has_config())
 
 
 def main(argv):
-    # TensorFlow's own INFO lines (one per checkpoint write) would drown the epoch lines.
-    logging.get_absl_handler().addFilter(_drop_tensorflow_info)
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+    if FLAGS.mode == "train":
+        console.stop_on_interrupt(_interrupted_message)  # before TensorFlow starts its threads
+    console.import_tensorflow_quietly(FLAGS.verbosity)
+    if FLAGS.verbosity <= 0:
+        logging.get_absl_handler().addFilter(console.is_own_record)
     try:
         if FLAGS.mode == "export":
             export_run()
         elif FLAGS.mode == "recommend":
             recommend_items()
         else:
-            run(config_from_flags(), FLAGS.flags_into_string())
+            train()
     except SkipRecError as error:
-        logging.error("%s", error)
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)
 

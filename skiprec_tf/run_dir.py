@@ -1,15 +1,17 @@
 """A run directory: the one place that knows its layout, files, checkpoints and model."""
 
+import contextlib
 import hashlib
 import json
 import os
+import shutil
 
 import keras
 import numpy as np
 import tensorflow as tf
 
 from skiprec_tf.config import RunConfig
-from skiprec_tf.errors import ConfigError
+from skiprec_tf.errors import ConfigError, RunDirError
 from skiprec_tf.models import build_recommender
 
 
@@ -26,7 +28,7 @@ def build_model(config: RunConfig, num_items: int) -> keras.Model:
 class RunDir:
     """`<path>/` of one run:
 
-    flags.cfg        the resolved flags, reusable as a flagfile
+    flags.cfg        the run's settings as a flagfile that reproduces it
     config.json      the `RunConfig`
     item_ids.npy     the raw id of every internal item id (0 = padding)
     history.csv      one line per epoch
@@ -67,25 +69,68 @@ class RunDir:
     def has_config(self) -> bool:
         return os.path.isfile(self.config_file)
 
+    def check_writable(self) -> None:
+        """A `RunDirError` if the directory, or the nearest existing one above it, is not
+        writable (checked before anything loads; nothing is created)."""
+        path = os.path.abspath(self.path)
+        while not os.path.exists(path) and os.path.dirname(path) != path:
+            path = os.path.dirname(path)
+        if not os.path.isdir(path) or not os.access(path, os.W_OK | os.X_OK):
+            raise RunDirError(f"--run_dir={self.path}: {path} is not a writable directory")
+
+    def last_position(self):
+        """(finished epochs, steps finished of the next epoch) of the last checkpoint, or None."""
+        path = tf.train.latest_checkpoint(self.last_checkpoints)
+        if path is None:
+            return None
+        reader = tf.train.load_checkpoint(path)
+        epoch = int(reader.get_tensor("epoch/.ATTRIBUTES/VARIABLE_VALUE"))
+        step_key = "step_in_epoch/.ATTRIBUTES/VARIABLE_VALUE"
+        step = int(reader.get_tensor(step_key)) if reader.has_tensor(step_key) else 0
+        return epoch, step
+
+    def remove_run(self) -> None:
+        """Deletes the run's files and directories (not other files the directory holds)."""
+        for name in os.listdir(self.path) if os.path.isdir(self.path) else ():
+            path = self._file(name)
+            if name in ("tensorboard", "checkpoints") and os.path.isdir(path):
+                shutil.rmtree(path)
+            elif name.startswith(_RUN_FILES):
+                os.remove(path)
+
     # Files, each written atomically.
 
     def write_flags(self, text: str) -> None:
-        os.makedirs(self.path, exist_ok=True)
         _write_text(self.flags_file, text)
 
+    def truncate_history(self, epochs: int) -> None:
+        """Keeps the lines of `history.csv` up to epoch `epochs`: a resumed run writes the later
+        ones again (a run killed after writing an epoch's line, before its checkpoint)."""
+        if not os.path.isfile(self.history_file):
+            return
+        with open(self.history_file) as f:
+            lines = f.read().splitlines()
+        if not lines:  # opened by a run killed before its first epoch ended
+            return
+        header, *rows = lines
+        kept = [row for row in rows if int(row.split(",")[0]) <= epochs]
+        if len(kept) < len(rows):
+            _write_text(self.history_file, "\n".join([header, *kept]) + "\n")
+
     def write_config(self, config: RunConfig) -> None:
-        os.makedirs(self.path, exist_ok=True)
         _write_text(self.config_file, config.to_json())
 
     def read_config(self) -> RunConfig:
+        if not os.path.isdir(self.path):
+            raise ConfigError(f"{self.path} does not exist")
         if not self.has_config():
             raise ConfigError(f"{self.path}: no config.json, not a run directory")
         with open(self.config_file) as f:
             return RunConfig.from_json(f.read())
 
     def write_item_ids(self, item_ids: np.ndarray) -> None:
-        os.makedirs(self.path, exist_ok=True)
-        np.save(self.item_ids_file, item_ids)
+        with _atomic(self.item_ids_file, ".tmp.npy") as tmp:
+            np.save(tmp, item_ids)
 
     def read_item_ids(self) -> np.ndarray:
         return np.load(self.item_ids_file)
@@ -99,9 +144,8 @@ class RunDir:
 
     def write_test_ranks(self, ranks: dict, test_sequences: np.ndarray) -> None:
         """`{name: ranks [n]}` of the test targets, with a fingerprint of the test split."""
-        tmp = f"{self.test_ranks_file}.tmp.npz"
-        np.savez(tmp, split=split_fingerprint(test_sequences), **ranks)
-        os.replace(tmp, self.test_ranks_file)
+        with _atomic(self.test_ranks_file, ".tmp.npz") as tmp:
+            np.savez(tmp, split=split_fingerprint(test_sequences), **ranks)
 
     def read_test_ranks(self):
         """(`{name: ranks}`, the test split's fingerprint) of `write_test_ranks`."""
@@ -139,7 +183,43 @@ def split_fingerprint(sequences: np.ndarray) -> str:
 
 def _write_text(path: str, text: str) -> None:
     """Writes `path` atomically (a temporary file, then a rename)."""
-    tmp = f"{path}.tmp"
-    with open(tmp, "w") as f:
+    with _atomic(path) as tmp, open(tmp, "w") as f:
         f.write(text)
-    os.replace(tmp, path)
+
+
+@contextlib.contextmanager
+def _atomic(path: str, suffix: str = ".tmp"):
+    """Yields a temporary path to write, then renames it to `path` (its directory made first).
+    On failure the temporary file is removed; an `OSError` (a read-only directory, a full disk)
+    becomes a `RunDirError` naming `path`."""
+    tmp = f"{path}{suffix}"
+    try:
+        os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+        yield tmp
+        os.replace(tmp, path)
+    except OSError as error:
+        _remove_quietly(tmp)
+        raise RunDirError(f"cannot write {path}: {error.strerror or error}") from error
+    except BaseException:
+        _remove_quietly(tmp)
+        raise
+
+
+def _remove_quietly(path: str) -> None:
+    try:
+        os.remove(path)
+    except OSError:
+        pass
+
+
+# The files `RunDir.remove_run` deletes, and the prefixes of their temporary files and plots.
+_RUN_FILES = (
+    "flags.cfg",
+    "config.json",
+    "item_ids.npy",
+    "history.csv",
+    "metrics.json",
+    "test_ranks.npz",
+    "block_usage.csv",
+    "block_usage.png",
+)

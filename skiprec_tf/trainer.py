@@ -1,6 +1,7 @@
 """One training run: fit with validation every epoch, keep the best, test, write the run dir."""
 
 import dataclasses
+import os
 import sys
 
 import keras
@@ -11,13 +12,14 @@ from absl import logging
 from skiprec_tf.analysis import analyse_block_usage
 from skiprec_tf.baselines import MarkovChain, MostPop, baseline_ranks, mean_metrics
 from skiprec_tf.callbacks import PolicySchedule, TensorBoardLogger, TrainingState
-from skiprec_tf.config import RunConfig
+from skiprec_tf.config import RESUMABLE, RunConfig
 from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
 from skiprec_tf.data.preprocess import SequenceData
 from skiprec_tf.data.stats import format_table1
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.metrics import target_ranks
 from skiprec_tf.models import SkipRec
+from skiprec_tf.progress import EpochCSVLogger, progress_callbacks
 from skiprec_tf.report import format_run_report
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.run_dir import build_model as build_recommender_model
@@ -70,6 +72,7 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
         run, model, first_best_epoch, config.train.patience, config.train.checkpoint_every_steps
     )
     start = restore_or_initialise(model, state, config, data)
+    run.truncate_history(start[0])
     run.write_config(config)
     run.write_item_ids(data.item_ids)
     table1 = format_table1(config.data.name, data)
@@ -83,23 +86,27 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
     return results
 
 
-def check_can_start(run: RunDir, config: RunConfig) -> None:
-    """A run directory that holds a run is continued only with --resume, and only with the
-    data and model it was trained with (the epochs may grow)."""
-    if run.holds_run() and not config.resume:
+def check_can_start(run: RunDir, config: RunConfig, overwrite: bool = False) -> None:
+    """Refuses, before anything is loaded or written, a run directory that holds a run without
+    --resume (unless `overwrite`: the caller replaces it), and a --resume of a run that does not
+    exist or was trained with other settings than those a resume may change (`RESUMABLE`)."""
+    if not config.resume:
+        if (run.holds_run() or run.has_config()) and not overwrite:
+            raise ConfigError(
+                f"--run_dir={run.path} already holds a run: pass --resume to continue it, "
+                "--overwrite to replace it, or choose another --run_dir"
+            )
+        return
+    if not os.path.isdir(run.path):
+        raise ConfigError(f"--resume: {run.path} does not exist, there is no run to continue")
+    if not run.has_config():
+        raise ConfigError(f"--resume: {run.path} has no config.json, there is no run to continue")
+    changed = run.read_config().changed_flags(config)
+    if changed:
         raise ConfigError(
-            f"--run_dir={run.path} already holds a run: pass --resume to continue it or choose "
-            "another --run_dir"
+            f"--resume: {run.config_file} was trained with other settings "
+            f"({'; '.join(changed)}); only --{', --'.join(sorted(RESUMABLE))} may change"
         )
-    if config.resume and run.has_config():
-        saved = run.read_config()
-        for section in ("data", "model"):
-            changed = saved.changed_flags(config, section)
-            if changed:
-                raise ConfigError(
-                    f"--resume: {run.config_file} was trained with other {section} settings "
-                    f"({'; '.join(changed)})"
-                )
 
 
 def _policy_schedule(model, config: RunConfig):
@@ -114,15 +121,6 @@ def restore_or_initialise(model, state: TrainingState, config: RunConfig, data):
     of the next one), or starts at (0, 0) from `--init_from`'s backbone (two-stage training) or
     from scratch."""
     start_epoch, start_step = state.restore_last() if config.resume else (0, 0)
-    if start_step:
-        saved = RunDir(config.run_dir).read_config().train
-        for flag in ("batch_size", "seed"):
-            if getattr(saved, flag) != getattr(config.train, flag):
-                raise ConfigError(
-                    f"--resume: the run stopped within epoch {start_epoch + 1}, whose batches "
-                    f"depend on --{flag} ({getattr(saved, flag)}); it cannot change to "
-                    f"{getattr(config.train, flag)} before that epoch ends"
-                )
     if (start_epoch, start_step) == (0, 0) and config.policy.init_from:
         load_backbone(model, config.model, config.policy.init_from, data.item_ids)
     return start_epoch, start_step
@@ -155,9 +153,11 @@ def _fit_epochs(model, config, data, run, callbacks, state, start_epoch, start_s
         validation_data=evaluation_batches(data.valid, train.eval_batch_size),
         callbacks=[
             *callbacks,
+            # An epoch's line before its checkpoint: a resume rewrites lines, never loses one.
+            EpochCSVLogger(run.history_file, append=start_epoch > 0 or start_step > 0),
             state,
             TensorBoardLogger(run.tensorboard_dir),
-            keras.callbacks.CSVLogger(run.history_file, append=start_epoch > 0 or start_step > 0),
+            *progress_callbacks(sys.stdout.isatty()),
         ],
         shuffle=False,  # the data set is already shuffled, per epoch and resumably
         verbose=1 if sys.stdout.isatty() else 2,

@@ -6,7 +6,15 @@ import pytest
 from absl import flags
 
 from skiprec_tf import config_flags
-from skiprec_tf.config import SECTIONS, DataConfig, RunConfig, flag_name
+from skiprec_tf.config import (
+    SECTIONS,
+    DataConfig,
+    ModelConfig,
+    PolicyConfig,
+    RunConfig,
+    TrainConfig,
+    flag_name,
+)
 from skiprec_tf.errors import ConfigError
 
 
@@ -121,3 +129,41 @@ def test_an_unknown_flag_on_the_command_line_is_absls_message(flag_values, capsy
     assert "Unknown command line flag 'num_blok'. Did you mean: num_blocks ?\n" in (
         capsys.readouterr().err
     )
+
+
+def test_the_flagfile_of_a_config_reproduces_it(flag_values, tmp_path):
+    config = RunConfig(
+        data=DataConfig(seq_len=11, fractions=(0.7, 0.1, 0.2), cache_dir=None),
+        model=ModelConfig(model="skiprec_rl", embedding_dim=16, tied_embeddings=True),
+        policy=PolicyConfig(policy_learning_rate=1e-4, target_usage=None),
+        train=TrainConfig(epochs=3, jit_compile=False),
+        run_dir="runs/x",
+        resume=True,
+    )
+    text = config_flags.flagfile_text(config)
+    flags_set = [line.split("=")[0] for line in text.splitlines() if line.startswith("--")]
+    for flag in ("--resume", "--noresume", "--run_dir", "--nohelp", "--stderrthreshold"):
+        assert flag not in flags_set, flag
+    path = tmp_path / "flags.cfg"
+    path.write_text(text)
+    reread = _parse(flag_values, f"--flagfile={path}")
+    assert reread == dataclasses.replace(config, run_dir="", resume=False)
+
+
+def test_a_resumed_config_is_the_runs_with_the_resumable_flags_given(flag_values):
+    saved = RunConfig(model=ModelConfig(embedding_dim=16), train=TrainConfig(epochs=2))
+    flag_values(["prog", "--epochs=5", "--embedding_dim=16", "--patience=2"])
+    resumed = config_flags.resumed_config(saved, flag_values, run_dir="r")
+    assert resumed.train == TrainConfig(epochs=5, patience=2)
+    assert resumed.model == saved.model and resumed.data == saved.data
+    assert resumed.run_dir == "r" and resumed.resume
+
+
+def test_a_resumed_config_lists_every_other_flag_that_differs(flag_values):
+    flag_values(["prog", "--seq_len=11", "--learning_rate=0.01", "--epochs=3"])
+    with pytest.raises(ConfigError) as error:
+        config_flags.resumed_config(RunConfig(), flag_values, run_dir="r")
+    message = str(error.value)
+    assert "--seq_len=11 (the run's: 20)" in message
+    assert "--learning_rate=0.01 (the run's: 0.001)" in message
+    assert "--epochs" not in message.split(". ")[0]

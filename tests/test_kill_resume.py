@@ -1,5 +1,5 @@
 """Crash safety: a run killed with SIGKILL at random moments (one during a checkpoint write) and
-resumed each time ends with the weights and test metrics of a run never interrupted."""
+resumed each time ends with the weights, history and test metrics of a run never interrupted."""
 
 import json
 import os
@@ -117,6 +117,7 @@ def test_kill_at_random_moments_and_resume_ends_as_an_uninterrupted_run(tmp_path
     expected, resumed = _final_weights(straight), _final_weights(killed)
     for name in expected:
         np.testing.assert_array_equal(resumed[name], expected[name], err_msg=name)
+    assert (killed / "history.csv").read_text() == (straight / "history.csv").read_text()
     metrics = [json.loads((run / "metrics.json").read_text()) for run in (straight, killed)]
     assert metrics[0]["test"] == metrics[1]["test"]
     assert metrics[0]["block_usage"] == metrics[1]["block_usage"]

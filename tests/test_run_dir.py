@@ -1,5 +1,8 @@
 """RunDir: the layout of a run directory, its checkpoint choice and its model."""
 
+import errno
+import os
+import pathlib
 import shutil
 
 import numpy as np
@@ -7,7 +10,7 @@ import pytest
 import tensorflow as tf
 
 from skiprec_tf.config import RunConfig
-from skiprec_tf.errors import ConfigError
+from skiprec_tf.errors import ConfigError, RunDirError
 from skiprec_tf.run_dir import RunDir
 
 
@@ -63,3 +66,63 @@ def test_files_are_written_whole(tmp_path):
     run.write_flags("--seq_len=20\n")
     assert RunDir(run.path).read_config() == RunConfig(run_dir=run.path)
     assert not tf.io.gfile.glob(f"{run.path}/*.tmp")
+
+
+def test_a_failed_write_names_the_path_and_leaves_the_old_file(tmp_path, monkeypatch):
+    run = RunDir(tmp_path / "run")
+    run.write_flags("--seq_len=20\n")
+
+    def full_disk(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr("skiprec_tf.run_dir.os.replace", full_disk)
+    with pytest.raises(RunDirError, match=f"cannot write {run.flags_file}: No space left"):
+        run.write_flags("--seq_len=30\n")
+    with pytest.raises(RunDirError, match="item_ids.npy"):
+        run.write_item_ids(np.arange(3))
+    assert sorted(os.listdir(run.path)) == ["flags.cfg"], "no temporary file is left"
+    assert pathlib.Path(run.flags_file).read_text() == "--seq_len=20\n"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into a read-only directory")
+def test_a_read_only_run_directory_is_a_clear_error(tmp_path):
+    run = RunDir(tmp_path / "run")
+    os.makedirs(run.path)
+    os.chmod(run.path, 0o555)
+    try:
+        with pytest.raises(RunDirError, match=f"cannot write {run.config_file}: Permission"):
+            run.write_config(RunConfig(run_dir=run.path))
+    finally:
+        os.chmod(run.path, 0o755)
+
+
+def test_remove_run_keeps_other_files(tiny_skiprec_run, tmp_path):
+    copy = RunDir(shutil.copytree(tiny_skiprec_run, tmp_path / "run"))
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    copy.remove_run()
+    assert os.listdir(copy.path) == ["notes.txt"]
+
+
+def test_a_run_directory_that_cannot_be_written_is_found_before_anything_loads(
+    tmp_path, monkeypatch
+):
+    RunDir(tmp_path / "new" / "run").check_writable()  # a directory to make is fine
+    (tmp_path / "file").write_text("")
+    with pytest.raises(RunDirError, match="file is not a writable directory"):
+        RunDir(tmp_path / "file" / "run").check_writable()
+    monkeypatch.setattr("skiprec_tf.run_dir.os.access", lambda path, mode: False)
+    with pytest.raises(RunDirError, match=f"--run_dir={tmp_path}/new/run: {tmp_path} is not"):
+        RunDir(tmp_path / "new" / "run").check_writable()
+    assert not (tmp_path / "new").exists()
+
+
+def test_truncate_history_keeps_the_epochs_a_resumed_run_does_not_write_again(tmp_path):
+    run = RunDir(tmp_path)
+    run.truncate_history(1)  # no history yet: nothing to do
+    (tmp_path / "history.csv").write_text("")  # opened by a run killed in its first epoch
+    run.truncate_history(1)
+    (tmp_path / "history.csv").write_text("epoch,loss\n1,0.5\n2,0.4\n3,0.3\n")
+    run.truncate_history(2)
+    assert (tmp_path / "history.csv").read_text() == "epoch,loss\n1,0.5\n2,0.4\n"
+    run.truncate_history(0)
+    assert (tmp_path / "history.csv").read_text() == "epoch,loss\n"

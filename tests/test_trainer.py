@@ -60,7 +60,8 @@ def test_resumed_run_ends_with_the_same_weights(tmp_path, data):
             resumed[name], expected[name], rtol=1e-5, atol=1e-6, err_msg=name
         )
     history = (interrupted / "history.csv").read_text().splitlines()
-    assert [line.split(",")[0] for line in history] == ["epoch", "0", "1", "2"]
+    # Epochs count from 1, as on the console, in the log and the checkpoints, also once resumed.
+    assert [line.split(",")[0] for line in history] == ["epoch", "1", "2", "3"]
 
 
 def test_run_directory_contents(tmp_path, data):
@@ -86,8 +87,11 @@ def test_run_directory_contents(tmp_path, data):
     ):
         assert len(ranks[name]) == len(data.test)
         assert mean_metrics(ranks[name]) == pytest.approx(metrics[key], abs=1e-5), name
-    with pytest.raises(ConfigError, match="--resume"):
+    with pytest.raises(ConfigError, match="already holds a run: pass --resume"):
         train_and_evaluate(_config(run_dir, epochs=2), data)
+    with pytest.raises(ConfigError, match="does not exist, there is no run to continue"):
+        train_and_evaluate(_config(tmp_path / "typo", epochs=2, resume=True), data)
+    assert not (tmp_path / "typo").exists()
     other = dataclasses.replace(
         _config(run_dir, 2, resume=True), model=ModelConfig(embedding_dim=16)
     )

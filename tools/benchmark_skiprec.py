@@ -52,7 +52,7 @@ def run(name: str, suffix: str, pretrained: bool, seed: str) -> dict:
         ]  # fmt: skip
         if pretrained:
             command.append(f"--init_from={os.path.join(FLAGS.out_dir, f'plus_seed{seed}')}")
-        if os.path.isdir(run_dir):
+        if run.has_config():  # --resume of a directory without config.json is an error
             command.append("--resume")
         print(f"== {name}, seed {seed}: {' '.join(command[1:])}", flush=True)
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)

@@ -47,7 +47,7 @@ def train(setting: str, seed: str) -> RunDir:
         sys.executable, "-m", "skiprec_tf.main", f"--flagfile={FLAGS.flagfile_base}",
         *FLAGS.extra.split(), *setting.split(), f"--seed={seed}", f"--run_dir={run.path}",
     ]  # fmt: skip
-    if run.holds_run():
+    if run.holds_run() or run.has_config():  # main refuses either without --resume
         command.append("--resume")
     print(f"== {' '.join(command[2:])}", flush=True)
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)

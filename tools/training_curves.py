@@ -36,7 +36,9 @@ def read_histories(specs):
         if not separator:
             raise app.UsageError(f"--runs: {spec!r} is not NAME=RUN_DIR")
         history = pd.read_csv(RunDir(path).history_file)
-        histories[name] = history.assign(epoch=history["epoch"] + 1)
+        if len(history) and history["epoch"].iloc[0] == 0:  # written before epochs counted from 1
+            history = history.assign(epoch=history["epoch"] + 1)
+        histories[name] = history
     return histories
 
 

@@ -180,3 +180,18 @@ def test_a_failed_export_leaves_no_version_directory(tiny_skiprec_run, tmp_path,
     with pytest.raises(OSError, match="disk full"):
         export_saved_model(serving, str(tmp_path), "m")
     assert os.listdir(tmp_path / "m") == []
+
+
+def test_an_export_directory_with_versions_gets_the_next_or_refuses_one(
+    tiny_skiprec_run, tmp_path, monkeypatch
+):
+    config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
+    serving = RecommenderServing(model, item_ids, config.data.input_length)
+    for name in ("1", "3", ".5-incomplete-x", "notes"):
+        os.makedirs(tmp_path / "m" / name)
+    saved = []
+    monkeypatch.setattr(export.tf.saved_model, "save", lambda _, path, **__: saved.append(path))
+    assert export_saved_model(serving, str(tmp_path), "m") == str(tmp_path / "m" / "4")
+    with pytest.raises(export.ConfigError, match="m/3 already exists; choose another"):
+        export_saved_model(serving, str(tmp_path), "m", version=3)
+    assert len(saved) == 1 and os.listdir(tmp_path / "m" / "3") == []

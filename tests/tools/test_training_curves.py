@@ -1,5 +1,6 @@
 """tools/training_curves.py on hand-made histories: a PNG per call, clear errors for bad input."""
 
+import importlib.util
 import os
 import pathlib
 import subprocess
@@ -43,3 +44,17 @@ def test_a_missing_column_or_a_spec_without_a_name_is_a_clear_error(tmp_path):
     assert result.returncode != 0 and "a: history.csv has no val_mrr_at_5" in result.stderr
     result = _curves(tmp_path, f"--runs={a}", "--out_png=x.png")
     assert result.returncode != 0 and "is not NAME=RUN_DIR" in result.stderr
+
+
+def test_epochs_count_from_1_in_old_and_new_histories(tmp_path):
+    old = _history(tmp_path, "old", [0.6, 0.1])  # epochs 0, 1: written before they counted from 1
+    new = tmp_path / "new"
+    new.mkdir()
+    (new / "history.csv").write_text("epoch,loss,policy_entropy,blocks_std\n1,4,0.6,1\n2,3,0.1,1\n")
+    spec = importlib.util.spec_from_file_location(
+        "training_curves", _REPO / "tools" / "training_curves.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    histories = module.read_histories([f"old={old}", f"new={new}"])
+    assert list(histories["old"]["epoch"]) == list(histories["new"]["epoch"]) == [1, 2]
