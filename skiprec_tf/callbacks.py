@@ -8,7 +8,7 @@ import keras
 import tensorflow as tf
 from absl import logging
 
-from skiprec_tf.errors import CheckpointError, NonFiniteLossError
+from skiprec_tf.errors import CheckpointError, NonFiniteLossError, RunDirError
 from skiprec_tf.run_dir import RunDir
 
 BEST_METRIC = "val_mrr_at_5"
@@ -128,19 +128,19 @@ class TrainingState(keras.callbacks.Callback):
             for tracker, saved in zip(self.trackers, self.tracker_state):
                 saved.assign(tracker)
             self.step.assign(step)
-            self.last.save()
+            _save(self.last)
 
     def on_epoch_end(self, epoch, logs=None):
         score = float(logs[BEST_METRIC])
         if epoch >= self.first_best_epoch and score > float(self.best_score):
             self.best_score.assign(score)
             self.best_epoch.assign(epoch + 1)
-            self.best.save()
+            _save(self.best)
             logging.info("New best %s %.5f after epoch %d", BEST_METRIC, score, epoch + 1)
         self.epoch.assign(epoch + 1)
         self.step.assign(0)
         self.step_offset = 0
-        self.last.save()
+        _save(self.last)
         if self.stopped_early():
             self.model.stop_training = True
             logging.info(
@@ -176,6 +176,19 @@ def _checkpoint_manager(checkpoint, directory: str):
                 f"nothing was changed. {_NOT_OVERWRITTEN}"
             )
     return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=1)
+
+
+def _save(manager) -> None:
+    """Writes a checkpoint of `manager`; a failed write (a full disk, a read-only directory) is a
+    `RunDirError` naming the directory, and the previous checkpoint stays the latest."""
+    try:
+        manager.save()
+    except (tf.errors.OpError, OSError) as error:
+        reason = str(error).strip().splitlines()[0][:300]
+        raise RunDirError(
+            f"{manager.directory}: the checkpoint could not be written ({reason}); the previous "
+            "one is kept, continue with --resume once there is room"
+        ) from None
 
 
 def _remove_unfinished_writes(*directories: str) -> None:

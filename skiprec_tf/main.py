@@ -96,9 +96,12 @@ def run(config: RunConfig, overwrite: bool = False) -> dict:
     from skiprec_tf.data.sources import load_data, user_groups
     from skiprec_tf.run_dir import RunDir
     from skiprec_tf.trainer import check_can_start, train_and_evaluate
+    from skiprec_tf.two_stage import check_init_from
 
     run_dir = RunDir(config.run_dir)
     check_can_start(run_dir, config, overwrite)
+    if config.policy.init_from:
+        check_init_from(config)
     run_dir.check_writable()
     data = load_data(config.data)
     if overwrite and (run_dir.holds_run() or run_dir.has_config()):

@@ -122,7 +122,7 @@ def restore_or_initialise(model, state: TrainingState, config: RunConfig, data):
     from scratch."""
     start_epoch, start_step = state.restore_last() if config.resume else (0, 0)
     if (start_epoch, start_step) == (0, 0) and config.policy.init_from:
-        load_backbone(model, config.model, config.policy.init_from, data.item_ids)
+        load_backbone(model, config, data.item_ids)
     return start_epoch, start_step
 
 
@@ -131,6 +131,12 @@ def fit(model, config: RunConfig, data, run: RunDir, callbacks, state, start) ->
     `start` = (start_epoch, start_step): a run resumed within an epoch first finishes it."""
     start_epoch, start_step = start
     steps = steps_per_epoch(len(data.train), config.train.batch_size)
+    if config.train.batch_size > len(data.train):
+        logging.warning(
+            "--batch_size=%d is larger than the %d training sequences: one batch per epoch",
+            config.train.batch_size,
+            len(data.train),
+        )
     if start_step:
         state.step_offset = start_step
         _fit_epochs(model, config, data, run, callbacks, state, start_epoch, start_step, steps)

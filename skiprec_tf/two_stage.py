@@ -1,13 +1,14 @@
 """Two-stage training (section 3.5): initialise SkipRec's backbone from a trained NextItNet+ or
 SASRec+."""
 
+import dataclasses
 import os
 
 import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from skiprec_tf.config import ModelConfig
+from skiprec_tf.config import RunConfig, flag_name
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import SkipRec
 from skiprec_tf.run_dir import RunDir, build_model
@@ -29,14 +30,16 @@ def resolve_checkpoint(init_from: str):
     return init_from, RunDir.of_checkpoint(init_from)
 
 
-def load_backbone(model: SkipRec, config: ModelConfig, init_from: str, item_ids: np.ndarray):
-    """Copies the backbone of the run at `init_from` into `model` (of `config`), and its item
-    embedding into the policy network (as the authors do); any mismatch is a `ConfigError`."""
+def check_init_from(config: RunConfig):
+    """(checkpoint prefix, its `RunDir`, its `RunConfig`) of `--init_from`, refused with a
+    `ConfigError` naming the flags when its backbone or its data protocol differs from
+    `config`'s: checked before the data load (the item vocabulary is checked after it)."""
+    init_from = config.policy.init_from
     path, run = resolve_checkpoint(init_from)
     if not run.has_config():
         raise ConfigError(f"--init_from={init_from}: {run.config_file} is missing")
-    source_config = run.read_config()
-    mine, theirs = config.backbone_shape, source_config.model.backbone_shape
+    source = run.read_config()
+    mine, theirs = config.model.backbone_shape, source.model.backbone_shape
     if mine != theirs:
         differ = ", ".join(
             f"--{n}={theirs[n]} (here {mine[n]})"
@@ -44,6 +47,31 @@ def load_backbone(model: SkipRec, config: ModelConfig, init_from: str, item_ids:
             if n in theirs and mine[n] != theirs[n]  # another backbone: --backbone is named
         )
         raise ConfigError(f"--init_from={init_from}: its backbone differs: {differ}")
+    data_fields = ("format", *config.data.protocol, "synthetic_users", "synthetic_items")
+    differ = [
+        f"--{flag_name(field)}={_text(getattr(source.data, field.name))} "
+        f"(here {_text(getattr(config.data, field.name))})"
+        for field in dataclasses.fields(config.data)
+        if field.name in data_fields
+        and getattr(source.data, field.name) != getattr(config.data, field.name)
+    ]
+    if differ:
+        raise ConfigError(
+            f"--init_from={init_from}: it was trained on other data settings: {', '.join(differ)}"
+        )
+    return path, run, source
+
+
+def _text(value) -> str:
+    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+def load_backbone(model: SkipRec, config: RunConfig, item_ids: np.ndarray):
+    """Copies the backbone of the run at `config.policy.init_from` into `model` (of `config`),
+    and its item embedding into the policy network (as the authors do); any mismatch is a
+    `ConfigError` (`check_init_from`, then the item vocabulary)."""
+    init_from = config.policy.init_from
+    path, run, source_config = check_init_from(config)
     source_items = run.read_item_ids()
     if not np.array_equal(source_items, item_ids):
         raise ConfigError(

@@ -4,10 +4,11 @@ import os
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from skiprec_tf.callbacks import PolicySchedule, TrainingState, controlled_blocks
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig
-from skiprec_tf.errors import CheckpointError, NonFiniteLossError
+from skiprec_tf.errors import CheckpointError, NonFiniteLossError, RunDirError
 from skiprec_tf.models import build_recommender
 from skiprec_tf.run_dir import RunDir, build_model
 
@@ -136,3 +137,20 @@ def test_a_resumed_run_removes_the_checkpoint_writes_a_killed_one_left(tmp_path)
     os.makedirs(os.path.join(run.last_checkpoints, "ckpt-2_temp"))
     assert TrainingState(run, _tiny_model()).restore_last() == (1, 0)
     assert not os.path.exists(os.path.join(run.last_checkpoints, "ckpt-2_temp"))
+
+
+def test_a_checkpoint_that_cannot_be_written_is_an_error_naming_it_and_keeps_the_last(
+    tmp_path, monkeypatch
+):
+    run = _written_run(tmp_path)
+    state = TrainingState(run, _tiny_model())
+    state.restore_last()  # best score 0.5: the epoch below writes checkpoints/last only
+    kept = state.last.latest_checkpoint
+
+    def full_disk(*args, **kwargs):
+        raise tf.errors.ResourceExhaustedError(None, None, "No space left on device")
+
+    monkeypatch.setattr(tf.train.Checkpoint, "_write", full_disk)  # what the manager calls
+    with pytest.raises(RunDirError, match=r"checkpoints/last: .*No space left on device"):
+        state.on_epoch_end(1, {"val_mrr_at_5": 0.1})
+    assert tf.train.latest_checkpoint(run.last_checkpoints) == kept

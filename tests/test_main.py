@@ -13,7 +13,7 @@ from absl import flags
 from absl.testing import flagsaver
 
 from skiprec_tf import config_flags, main
-from skiprec_tf.config import RunConfig
+from skiprec_tf.config import DataConfig, ModelConfig, RunConfig
 from skiprec_tf.errors import ConfigError, SkipRecError
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -268,3 +268,32 @@ def test_ctrl_c_stops_at_once_with_one_line_and_the_run_resumes(tmp_path):
     assert f", saved after epoch {epoch}\n" in resumed.stderr
     epochs = [int(line.split(",")[0]) for line in history.read_text().splitlines()[1:]]
     assert epochs == list(range(1, epoch + 2))
+
+
+def test_init_from_a_run_of_other_data_is_refused_before_the_data_load(tmp_path):
+    """The backbone run (only its config.json and a checkpoint index are read) was made with
+    t = 12; the SkipRec run asks t = 10 and names a data file that does not exist: the
+    --init_from error comes first, before the data would load."""
+    backbone = tmp_path / "backbone"
+    (backbone / "checkpoints" / "best").mkdir(parents=True)
+    (backbone / "checkpoints" / "best" / "checkpoint").write_text(
+        'model_checkpoint_path: "ckpt-1"\n'
+    )
+    (backbone / "checkpoints" / "best" / "ckpt-1.index").write_bytes(b"")
+    saved = RunConfig(
+        data=DataConfig(format="movielens_csv", path="ratings.csv", seq_len=12),
+        model=ModelConfig(embedding_dim=8, num_blocks=2),
+        run_dir=str(backbone),
+    )
+    (backbone / "config.json").write_text(saved.to_json())
+    result = _main(
+        "--model=skiprec_rl", "--embedding_dim=8", "--num_blocks=2", "--seq_len=10",
+        "--data_format=movielens_csv", f"--data_path={tmp_path / 'missing.csv'}",
+        f"--init_from={backbone}", f"--run_dir={tmp_path / 'run'}", cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        f"error: --init_from={backbone}: it was trained on other data settings: "
+        "--seq_len=12 (here 10)"
+    )
+    assert not (tmp_path / "run").exists()

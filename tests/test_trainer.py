@@ -187,10 +187,11 @@ def test_a_run_crashed_within_an_epoch_resumes_to_the_same_weights_and_history(
     assert RunDir(crashed).read_metrics()["test"] == RunDir(straight).read_metrics()["test"]
 
 
-def test_a_batch_larger_than_the_training_split_is_one_step_per_epoch(tmp_path, data):
+def test_a_batch_larger_than_the_training_split_is_one_step_per_epoch(tmp_path, data, caplog):
     config = _config(tmp_path / "run", epochs=1)
     config = dataclasses.replace(
         config, train=dataclasses.replace(config.train, batch_size=10 * len(data.train))
     )
     results = train_and_evaluate(config, data)
     assert np.isfinite(results["test"]["mrr_at_5"])
+    assert f"larger than the {len(data.train)} training sequences: one batch" in caplog.text
