@@ -15,6 +15,7 @@ from absl.testing import flagsaver
 from skiprec_tf import config_flags, main
 from skiprec_tf.config import DataConfig, ModelConfig, RunConfig
 from skiprec_tf.errors import ConfigError, SkipRecError
+from skiprec_tf.run_dir import RunDir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -297,3 +298,19 @@ def test_init_from_a_run_of_other_data_is_refused_before_the_data_load(tmp_path)
         "--seq_len=12 (here 10)"
     )
     assert not (tmp_path / "run").exists()
+
+
+def test_a_nonfinite_loss_is_one_error_line_and_the_last_good_checkpoint_stays(tmp_path):
+    run_dir = tmp_path / "run"
+    result = _main(
+        *TINY, "--learning_rate=1e25", "--checkpoint_every_steps=1", f"--run_dir={run_dir}",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert result.returncode == 1
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1 and "Traceback" not in result.stderr
+    assert errors[0].startswith("error: the training loss is nan at step ")
+    step = int(errors[0].split("at step ")[1].split(" ")[0])
+    assert f"step {step} of epoch 1; stopped before saving it" in errors[0]
+    position = RunDir(run_dir).last_position()
+    assert position == ((0, step - 1) if step > 1 else None)  # the step before: finite
