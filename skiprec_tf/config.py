@@ -45,6 +45,13 @@ def flag_name(field: dataclasses.Field) -> str:
     return field.metadata.get("flag") or field.name
 
 
+def flag_text(value) -> str:
+    """A field's value as its flag is written: a tuple comma-separated."""
+    if isinstance(value, tuple):
+        return ",".join(str(v) for v in value)
+    return str(value)
+
+
 def field_types(cls) -> dict:
     """`{field name: type}` of a config dataclass."""
     return typing.get_type_hints(cls)
@@ -399,7 +406,8 @@ class RunConfig:
         for section in SECTIONS:
             mine, theirs = getattr(self, section), getattr(other, section)
             changed += [
-                f"--{flag_name(field)}: {getattr(mine, field.name)} -> {getattr(theirs, field.name)}"
+                f"--{flag_name(field)}: {flag_text(getattr(mine, field.name))} -> "
+                f"{flag_text(getattr(theirs, field.name))}"
                 for field in dataclasses.fields(mine)
                 if field.name not in RESUMABLE
                 and getattr(mine, field.name) != getattr(theirs, field.name)

@@ -14,7 +14,7 @@ import typing
 
 from absl import flags
 
-from skiprec_tf.config import RESUMABLE, SECTIONS, RunConfig, field_types, flag_name
+from skiprec_tf.config import RESUMABLE, SECTIONS, RunConfig, field_types, flag_name, flag_text
 from skiprec_tf.errors import ConfigError
 
 
@@ -95,7 +95,9 @@ def resumed_config(saved: RunConfig, flag_values=flags.FLAGS, run_dir: str = "")
             if field.name in RESUMABLE:
                 changes.setdefault(name, {})[field.name] = value
             else:
-                refused.append(f"--{flag_name(field)}={_text(value)} (the run's: {_text(old)})")
+                refused.append(
+                    f"--{flag_name(field)}={flag_text(value)} (the run's: {flag_text(old)})"
+                )
     if refused:
         raise ConfigError(
             f"--resume: {run_dir} was trained with other settings: {'; '.join(refused)}. "
@@ -113,8 +115,8 @@ def flagfile_text(config: RunConfig) -> str:
     """The flags of `config`'s fields, one a line: a flagfile that reproduces the run (without
     --run_dir, so that rerunning it does not collide with the run)."""
     lines = [
-        "# The settings of a run: rerun it with --flagfile=<this file> --run_dir=<a new directory>,",
-        "# continue it with --run_dir=<its directory> --resume.",
+        "# The settings of a run: rerun it with --flagfile=<this file> --run_dir=<a new",
+        "# directory>, continue it with --run_dir=<its directory> --resume.",
     ]
     for name, section in SECTIONS.items():
         for field in dataclasses.fields(section):
@@ -122,18 +124,11 @@ def flagfile_text(config: RunConfig) -> str:
             if isinstance(value, bool):
                 lines.append(f"--{flag}" if value else f"--no{flag}")
             elif value is not None:
-                lines.append(f"--{flag}={_text(value)}")
+                lines.append(f"--{flag}={flag_text(value)}")
             elif field.metadata["flag_default"] is not None:
                 lines.append(f"--{flag}=")  # an empty path turns the option off
             # else None is the flag's default: nothing to write
     return "\n".join(lines) + "\n"
-
-
-def _text(value) -> str:
-    """A value as a flag writes it: a list comma-separated."""
-    if isinstance(value, tuple):
-        return ",".join(str(v) for v in value)
-    return str(value)
 
 
 def _define(field, kind, flag_values) -> None:

@@ -1,4 +1,4 @@
-"""Keras callbacks of what a run shows while it trains: progress lines, the progress bar, history."""
+"""Keras callbacks of what a run shows while training: progress lines, progress bar, history."""
 
 import logging
 import time

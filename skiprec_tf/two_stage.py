@@ -8,7 +8,7 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from skiprec_tf.config import RunConfig, flag_name
+from skiprec_tf.config import RunConfig, flag_name, flag_text
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import SkipRec
 from skiprec_tf.run_dir import RunDir, build_model
@@ -49,8 +49,8 @@ def check_init_from(config: RunConfig):
         raise ConfigError(f"--init_from={init_from}: its backbone differs: {differ}")
     data_fields = ("format", *config.data.protocol, "synthetic_users", "synthetic_items")
     differ = [
-        f"--{flag_name(field)}={_text(getattr(source.data, field.name))} "
-        f"(here {_text(getattr(config.data, field.name))})"
+        f"--{flag_name(field)}={flag_text(getattr(source.data, field.name))} "
+        f"(here {flag_text(getattr(config.data, field.name))})"
         for field in dataclasses.fields(config.data)
         if field.name in data_fields
         and getattr(source.data, field.name) != getattr(config.data, field.name)
@@ -60,10 +60,6 @@ def check_init_from(config: RunConfig):
             f"--init_from={init_from}: it was trained on other data settings: {', '.join(differ)}"
         )
     return path, run, source
-
-
-def _text(value) -> str:
-    return ",".join(map(str, value)) if isinstance(value, tuple) else str(value)
 
 
 def load_backbone(model: SkipRec, config: RunConfig, item_ids: np.ndarray):

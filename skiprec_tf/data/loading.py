@@ -1,7 +1,7 @@
 """One call from a raw data file to a preprocessed, cached `SequenceData`."""
 
 from skiprec_tf.config import DataConfig
-from skiprec_tf.data import cache, preprocess, readers
+from skiprec_tf.data import cache, files, preprocess, readers
 
 
 def load_sequence_data(path, fmt, *, cache_dir=None, **protocol):
@@ -32,7 +32,7 @@ def load_sequence_data(path, fmt, *, cache_dir=None, **protocol):
     preprocess.validate_options(**options)
     options["fractions"] = tuple(float(f) for f in options["fractions"])
     # Before the cache key, which would only say "no such file".
-    readers.check_file(path)
+    files.check_file(path)
 
     def build():
         df = readers.read_interactions(path, fmt)

@@ -5,13 +5,13 @@ file, rows in file order. Bad input raises `DataError` naming the file and, wher
 """
 
 import io
-import pathlib
 import re
 
 import numpy as np
 import pandas as pd
 from absl import logging
 
+from skiprec_tf.data import files
 from skiprec_tf.errors import DataError
 
 COLUMNS = ("user", "item", "timestamp")
@@ -20,20 +20,8 @@ _INT_RE = re.compile(r"^\s*[+-]?\d+\s*$")
 _INT64_MIN, _INT64_MAX = np.iinfo(np.int64).min, np.iinfo(np.int64).max
 _PARSE_ERRORS = (ValueError, OverflowError, TypeError, UnicodeError)
 _BLOCK_LINES = 500_000
-_SNIFF_BYTES = 8192
 # Separators of the delimited formats, and others a wrong file may use, with their names.
 _SEPARATORS = {",": "comma", "\t": "tab", "::": "'::'", ";": "semicolon", "|": "'|'"}
-# The data sets that `tools/download_data.py` knows (its KNOWN_MD5), unpacked as
-# `<data_dir>/<name>/`; a test keeps the two lists equal.
-DOWNLOADABLE = ("ml-latest-small", "ml-1m", "ml-20m", "ml-25m")
-# (leading bytes, what the file looks like, what to do).
-_COMPRESSED = (
-    (b"\x1f\x8b", "gzip-compressed", "decompress it first (gunzip)"),
-    (b"PK\x03\x04", "like a zip archive", "unzip it and give the ratings file inside"),
-    (b"BZh", "bzip2-compressed", "decompress it first (bunzip2)"),
-    (b"\xfd7zXZ\x00", "xz-compressed", "decompress it first (unxz)"),
-    (b"\x28\xb5\x2f\xfd", "zstd-compressed", "decompress it first (unzstd)"),
-)
 
 # Field names of the three delimited MovieLens layouts, in file order; all are
 # `user, item, rating, timestamp`, so fields 0, 1 and 3 become the output columns.
@@ -55,7 +43,7 @@ def read_movielens_csv(path):
     Raises:
       DataError: missing or empty file, wrong header, or a malformed line (named by number).
     """
-    path = check_file(path)
+    path = files.check_file(path)
     lineno, header = _first_line(path)
     if header is None:
         raise DataError(f"{path}: the file is empty")
@@ -72,7 +60,7 @@ def read_movielens_dat(path):
     The `::` separator is rewritten to a tab in memory so that pandas' fast C parser can be used
     (a multi-character separator would force the slow Python engine).
     """
-    path = check_file(path)
+    path = files.check_file(path)
     try:
         text = path.read_bytes()
     except OSError as exc:
@@ -83,7 +71,7 @@ def read_movielens_dat(path):
 
 def read_ml100k(path):
     """Reads ml-100k's `u.data`: tab-separated `user item rating timestamp`, no header."""
-    path = check_file(path)
+    path = files.check_file(path)
     return _read_delimited(path, path, sep="\t", fields=_U_DATA_FIELDS, first_line=1)
 
 
@@ -96,7 +84,7 @@ def read_user_sequences(path):
     Raises:
       DataError: a token that is not an integer, or a user listed on two lines.
     """
-    path = check_file(path)
+    path = files.check_file(path)
     users, items, times = [], [], []
     seen, no_items = {}, 0
     for lineno, line in _numbered_lines(path):
@@ -126,7 +114,7 @@ def read_padded_sequences(path):
     Each line is comma-separated integer item ids with 0 as (leading) padding. The user is the
     0-based line index, the timestamp the position in the line; padding zeros are not interactions.
     """
-    path = check_file(path)
+    path = files.check_file(path)
     users, items, times = [], [], []
     all_padding = 0
     for lineno, line in _numbered_lines(path):
@@ -204,46 +192,6 @@ def check_format(fmt):
     """Raises `DataError` listing the known formats unless `fmt` is one of them."""
     if fmt not in READERS:
         raise DataError(f"unknown data format {fmt!r}; known formats: {', '.join(READERS)}")
-
-
-def check_file(path):
-    """Returns `path` as a `pathlib.Path`, raising `DataError` unless it is an existing text file.
-
-    A missing file under a directory named after a data set of `tools/download_data.py` (such as
-    `data/ml-20m/ratings.csv`) gets the command that downloads it; a compressed or binary file is
-    named as such instead of failing later on undecodable lines.
-    """
-    path = pathlib.Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: no such file{_download_hint(path)}")
-    if not path.is_file():
-        raise DataError(f"{path}: not a regular file")
-    try:
-        with open(path, "rb") as f:
-            start = f.read(_SNIFF_BYTES)
-    except OSError as exc:
-        raise DataError(f"{path}: {exc.strerror}") from exc
-    for magic, kind, advice in _COMPRESSED:
-        if start.startswith(magic):
-            raise DataError(f"{path}: looks {kind}, not text; {advice}")
-    if b"\0" in start:
-        raise DataError(
-            f"{path}: looks binary, not text (NUL bytes in its first {len(start)} bytes); "
-            "the readers need UTF-8 text"
-        )
-    return path
-
-
-def _download_hint(path):
-    """`; download it with ...` if a directory of `path` is named after a downloadable data set."""
-    parts = path.parts[:-1]
-    for i, part in enumerate(parts):
-        if part in DOWNLOADABLE:
-            data_dir = pathlib.Path(*parts[:i]) if i else pathlib.Path(".")
-            return (
-                f"; download it with `python tools/download_data.py {part} --data_dir={data_dir}`"
-            )
-    return ""
 
 
 def _first_line(path):

@@ -75,12 +75,12 @@ class RecommenderServing(tf.Module):
     tables, and the `serving_default`, `recommend_k` and `recommend_budget` signatures.
 
     A request is int64 raw item ids `[batch, any length]` (most recent last; unknown ids and 0
-    count as padding); the response the top-k raw item ids, their scores, the number of
-    blocks each user ran, and `history_length`, the number of known items in the input window
-    (0: no known history, the model's answer to an empty window, the same for every such row).
-    `k` must be at least 1; a larger `k` than the catalogue gives the whole catalogue. With a SkipRec model the greedy policy decides the blocks and a skipped
-    block is not computed (`run_retained_blocks`); with a backbone alone (NextItNet+, SASRec+)
-    every block runs. `recommend_budget` also takes `max_blocks` (int32, a scalar or one per
+    count as padding); the response the top-k raw item ids, their scores, the number of blocks
+    each user ran, and `history_length`, the number of known items in the input window (0: no
+    known history, the model's answer to an empty window, the same for every such row). `k` must
+    be at least 1; a `k` larger than the catalogue gives the whole catalogue. With a SkipRec model
+    the greedy policy decides the blocks and a skipped block is not computed
+    (`run_retained_blocks`); with a backbone alone (NextItNet+, SASRec+) every block runs. `recommend_budget` also takes `max_blocks` (int32, a scalar or one per
     row), the most blocks a user may run (`cap_blocks`); a backbone then runs its first ones.
 
     `fixed_blocks` (indices) serves a static sub-network instead: every user runs those blocks

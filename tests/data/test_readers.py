@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from skiprec_tf.data import readers
+from skiprec_tf.data import files, readers
 from skiprec_tf.errors import DataError
 
 # fmt -> (header line or None, separator, name of the separator in messages, field names).
@@ -297,7 +297,7 @@ def test_the_downloadable_data_sets_are_those_of_the_download_tool():
     spec = importlib.util.spec_from_file_location("download_data", TOOLS / "download_data.py")
     download_data = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(download_data)
-    assert readers.DOWNLOADABLE == tuple(download_data.KNOWN_MD5)
+    assert files.DOWNLOADABLE == tuple(download_data.KNOWN_MD5)
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)
