@@ -233,7 +233,7 @@ class TensorBoardLogger(keras.callbacks.Callback):
         self.every_steps = every_steps
 
     def _step(self) -> int:
-        return int(self.model.optimizer.iterations)
+        return int(keras.ops.convert_to_numpy(self.model.optimizer.iterations))
 
     def on_train_batch_end(self, batch, logs=None):
         step = self._step()

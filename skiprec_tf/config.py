@@ -22,6 +22,7 @@ POLICIES = ("cnn", "gru", "attention", "random")
 # target's reciprocal rank (it differs between two policies whenever the target's rank does), or
 # the target's log-likelihood.
 REWARDS = ("hit", "reciprocal_rank", "log_likelihood")
+STRATEGIES = ("default", "mirrored", "multi_worker")
 
 
 def option(default, help: str, *, flag=None, choices=None, at_least=None, flag_default=None):
@@ -258,6 +259,14 @@ class ModelConfig:
 class PolicyConfig:
     """The SkipRec policy and how it learns (paper section 3.4-3.5); unused by NextItNet+."""
 
+    per_example_noise: bool = option(
+        False,
+        "Draw each user's policy samples from a hash of the step's seed and the user's "
+        "sequence, not from one stream over the batch: a run's samples then do not depend on "
+        "how its batches are split, and --strategy=mirrored|multi_worker trains as one process "
+        "with the same global batch.",
+    )
+
     policy: str = option(
         "cnn",
         "Policy network: the paper's 2-block NextItNet, a GRU (Table 4), or every block "
@@ -336,6 +345,12 @@ class TrainConfig:
     )
     seed: int = option(0, "Seed of initialisation and data order.")
     jit_compile: bool = option(False, "Compile the train and test steps with XLA.")
+    strategy: str = option(
+        "default",
+        "tf.distribute strategy: one device, every local device (mirrored), or the workers of "
+        "TF_CONFIG (multi_worker); --batch_size is the global batch.",
+        choices=STRATEGIES,
+    )
     checkpoint_every_steps: int = option(
         0,
         "Also checkpoint every this many steps within an epoch, with the data's position, so "
@@ -353,6 +368,11 @@ class TrainConfig:
         check_positive("--learning_rate", self.learning_rate)
         if self.weight_decay < 0:
             raise ConfigError(f"--weight_decay must be non-negative, got {self.weight_decay}")
+        if self.skip_nonfinite_steps and self.strategy != "default":
+            raise ConfigError(
+                "--skip_nonfinite_steps decides per replica and is not supported with "
+                f"--strategy={self.strategy}"
+            )
 
 
 # The fields a resumed run may change: how long it trains and how it is computed, not what.
@@ -365,6 +385,7 @@ RESUMABLE = frozenset(
         "cache_dir",
         "checkpoint_every_steps",
         "skip_nonfinite_steps",
+        "strategy",
     }
 )
 

@@ -11,8 +11,11 @@ This is the only module that reads flags: it turns them into a frozen `RunConfig
 flags `config_flags` defines, one per field).
 """
 
+import dataclasses
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 from absl import app, flags, logging
@@ -94,10 +97,15 @@ def run(config: RunConfig, overwrite: bool = False) -> dict:
     is removed only then."""
     # Imported here so that `--help` and flag errors do not wait for TensorFlow.
     from skiprec_tf.data.sources import load_data, user_groups
+    from skiprec_tf.distribute import is_chief, make_strategy
     from skiprec_tf.run_dir import RunDir
     from skiprec_tf.trainer import check_can_start, train_and_evaluate
     from skiprec_tf.two_stage import check_init_from
 
+    # First: multi_worker's collective ops must be set up before any other TensorFlow op.
+    strategy = make_strategy(config.train.strategy)
+    if not is_chief(strategy):
+        return run_worker(config, strategy)
     run_dir = RunDir(config.run_dir)
     check_can_start(run_dir, config, overwrite)
     if config.policy.init_from:
@@ -108,7 +116,30 @@ def run(config: RunConfig, overwrite: bool = False) -> dict:
         run_dir.remove_run()
         logging.info("--overwrite: removed the run %s held", run_dir.path)
     run_dir.write_flags(config_flags.flagfile_text(config))
-    return train_and_evaluate(config, data, user_groups(config.data))
+    return train_and_evaluate(config, data, user_groups(config.data), strategy)
+
+
+def run_worker(config: RunConfig, strategy) -> dict:
+    """A worker other than the chief (--strategy=multi_worker): it trains in step with the chief
+    and writes its checkpoints and logs into a temporary directory, removed at the end; the
+    chief writes the run. A resumed worker starts from the chief's last checkpoint (on a file
+    system the workers share, as TensorFlow's multi-worker checkpoints assume)."""
+    from skiprec_tf.data.sources import load_data
+    from skiprec_tf.run_dir import RunDir
+    from skiprec_tf.trainer import train_and_evaluate
+
+    temporary = tempfile.mkdtemp(prefix="skiprec_worker_")
+    try:
+        if config.resume:
+            chief, mine = RunDir(config.run_dir), RunDir(temporary)
+            shutil.copy(chief.config_file, mine.config_file)
+            if os.path.isdir(chief.last_checkpoints):
+                shutil.copytree(chief.last_checkpoints, mine.last_checkpoints)
+        data = load_data(config.data)
+        worker = dataclasses.replace(config, run_dir=temporary)
+        return train_and_evaluate(worker, data, strategy=strategy)
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
 
 
 def train() -> dict:

@@ -3,6 +3,7 @@ denser options (beyond the paper) for data sets where a top-5 hit is rare."""
 
 import tensorflow as tf
 
+from skiprec_tf.distribute import global_mean
 from skiprec_tf.metrics import target_ranks
 
 
@@ -76,10 +77,10 @@ def policy_entropy(logits, controlled):
 
 
 def reinforce_loss(log_probs, advantage):
-    """Eq. 9, averaged over the batch: -sum_l log p(A^s_l) * advantage.
+    """Eq. 9, averaged over the (global) batch: -sum_l log p(A^s_l) * advantage.
 
     Args:
       log_probs: `[batch, N]` log-probabilities of the sampled actions.
       advantage: `[batch]`, carries no gradient.
     """
-    return -tf.reduce_mean(tf.reduce_sum(log_probs, axis=1) * advantage)
+    return -global_mean(tf.reduce_sum(log_probs, axis=1) * advantage)

@@ -1,6 +1,7 @@
 """One training run: fit with validation every epoch, keep the best, test, write the run dir."""
 
 import dataclasses
+import hashlib
 import os
 import sys
 
@@ -16,6 +17,7 @@ from skiprec_tf.config import RESUMABLE, RunConfig
 from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
 from skiprec_tf.data.preprocess import SequenceData
 from skiprec_tf.data.stats import format_table1
+from skiprec_tf.distribute import make_strategy
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.metrics import target_ranks
 from skiprec_tf.models import SkipRec
@@ -54,7 +56,9 @@ def _optimizer(train):
     return optimizer
 
 
-def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) -> dict:
+def train_and_evaluate(
+    config: RunConfig, data: SequenceData, user_groups=None, strategy=None
+) -> dict:
     """Trains on `data.train`, validates every epoch, tests the best epoch; returns metrics.json.
 
     Args:
@@ -62,10 +66,14 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
       data: the preprocessed data set.
       user_groups: optional `{name: raw user ids}` whose block usage SkipRec reports apart
         (the synthetic data set's easy and hard users).
+      strategy: the `tf.distribute` strategy to train under (default: `config.train.strategy`'s,
+        which `multi_worker` needs made before any other TensorFlow op: `make_strategy`).
     """
     run = RunDir(config.run_dir)
     check_can_start(run, config)
-    model = build_model(config, data.num_items)
+    strategy = strategy or make_strategy(config.train.strategy)
+    with strategy.scope():  # the model's and optimizers' variables, mirrored on the replicas
+        model = build_model(config, data.num_items)
     schedule = _policy_schedule(model, config)
     first_best_epoch = schedule.first_full_epoch if schedule else 0
     state = TrainingState(
@@ -78,12 +86,25 @@ def train_and_evaluate(config: RunConfig, data: SequenceData, user_groups=None) 
     table1 = format_table1(config.data.name, data)
     logging.info("Data set:\n%s", table1)
     fit(model, config, data, run, [schedule] if schedule else [], state, start)
+    if strategy.num_replicas_in_sync > 1:
+        logging.info(
+            "Weights after training (sha256, the same on every worker): %s",
+            weights_digest(model),
+        )
     state.restore_best()
     results = evaluate(model, config, data, float(state.best_score), run, user_groups)
     run.write_metrics(results)
-    write_test_summaries(run, results, int(model.optimizer.iterations))
+    write_test_summaries(run, results, int(keras.ops.convert_to_numpy(model.optimizer.iterations)))
     print(format_run_report(table1, results, run.path))
     return results
+
+
+def weights_digest(model) -> str:
+    """A sha256 of the model's weights, to see that replicas and workers agree."""
+    digest = hashlib.sha256()
+    for weight in model.weights:
+        digest.update(np.ascontiguousarray(keras.ops.convert_to_numpy(weight)).tobytes())
+    return digest.hexdigest()
 
 
 def check_can_start(run: RunDir, config: RunConfig, overwrite: bool = False) -> None:
@@ -197,7 +218,7 @@ def evaluate(model, config: RunConfig, data, best_valid: float, run: RunDir, use
         },
     }
     if isinstance(model, SkipRec):
-        step = int(model.optimizer.iterations)
+        step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
         results["block_usage"] = analyse_block_usage(model, config, data, user_groups, run, step)
         results["test"]["block_usage"] = results["block_usage"]["usage_fraction"]
     return results

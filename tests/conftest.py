@@ -14,6 +14,9 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "kill: SIGKILLs training subprocesses and resumes them (about a minute)"
     )
+    config.addinivalue_line(
+        "markers", "multi_worker: trains on 2 worker processes on 127.0.0.1 (about a minute)"
+    )
 
 
 @pytest.fixture(scope="session")

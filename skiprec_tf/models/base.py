@@ -3,6 +3,7 @@
 import keras
 import tensorflow as tf
 
+from skiprec_tf.distribute import global_mean, replica_sum, step_logs
 from skiprec_tf.layers import TiedOutput
 from skiprec_tf.metrics import RankingMetrics
 
@@ -67,7 +68,8 @@ class SequentialRecommender(keras.Model):
         return self.output_layer(self.encode(inputs, training=training)[:, -1])
 
     def next_item_loss(self, hidden, inputs, targets):
-        """Mean cross-entropy of Eq. 4 over positions with a real input and a real target."""
+        """Mean cross-entropy of Eq. 4 over positions with a real input and a real target, of
+        the global batch (under `tf.distribute`, this replica's share of it: `global_mean`)."""
         weights = tf.cast((inputs != 0) & (targets != 0), tf.float32)
         if self.softmax == "sampled":
             flat_hidden = tf.reshape(hidden, [-1, self.embedding_dim])
@@ -84,7 +86,7 @@ class SequentialRecommender(keras.Model):
             losses = tf.nn.sparse_softmax_cross_entropy_with_logits(
                 labels=targets, logits=self.output_layer(hidden)
             )
-        return tf.reduce_sum(losses * weights) / tf.maximum(tf.reduce_sum(weights), 1.0)
+        return global_mean(losses, weights)
 
     def compute_loss(self, inputs, targets):
         """The scalar training loss of a batch: here the cross-entropy of Eq. 4.
@@ -108,8 +110,8 @@ class SequentialRecommender(keras.Model):
             self._apply_if_finite(loss, gradients)
         else:
             self.apply_gradients(gradients)
-            self.loss_tracker.update_state(loss)
-        return {tracker.name: tracker.result() for tracker in self.training_trackers}
+            self.loss_tracker.update_state(replica_sum(loss))  # a replica's loss is its share
+        return step_logs({tracker.name: tracker.result() for tracker in self.training_trackers})
 
     def _apply_if_finite(self, loss, gradients):
         """Applies the gradients only if they and the loss are finite, else counts the step in
@@ -134,11 +136,19 @@ class SequentialRecommender(keras.Model):
     def test_step(self, data):
         inputs, targets = data
         self.update_ranking(self(inputs, training=False), targets)
-        return self.ranking.results()
+        return step_logs(self.ranking.results())
 
     def update_ranking(self, scores, targets):
         """Ranks the true last item of every sequence among items 1..V (column 0 is padding)."""
         self.ranking.update(scores[:, 1:], targets[:, -1] - 1)
+
+    def _maybe_symbolic_build(self, iterator=None, data_batch=None):
+        # Keras 3 first averages a distributed batch with `strategy.reduce("MEAN", ...)`, which
+        # fails on int ids under MultiWorkerMirroredStrategy; the batch would only serve to
+        # build an unbuilt model, and the trainer builds the model and its optimizer first.
+        if all(layer.built for layer in self._flatten_layers()) and self.optimizer.built:
+            return
+        super()._maybe_symbolic_build(iterator, data_batch)
 
     @property
     def training_trackers(self):

@@ -63,6 +63,7 @@ def build_recommender(
         target_usage=policy.target_usage,
         usage_weight=policy.usage_weight,
         seed=seed,
+        per_example_noise=policy.per_example_noise,
         **backbone,
         **common,
     )

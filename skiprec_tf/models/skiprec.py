@@ -4,7 +4,9 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from skiprec_tf.distribute import step_logs
 from skiprec_tf.models.backbone import ResidualRecommender
+from skiprec_tf.models.noise import example_uniform
 from skiprec_tf.models.policy import RETAIN, PolicyNetwork, greedy_retain
 
 tfd = tfp.distributions
@@ -45,6 +47,7 @@ class SkipRec(ResidualRecommender):
         target_usage=None,
         usage_weight: float = 1.0,
         seed: int = 0,
+        per_example_noise: bool = False,
         **kwargs,
     ):
         super().__init__(num_items, **kwargs)
@@ -58,6 +61,7 @@ class SkipRec(ResidualRecommender):
         self.target_usage = target_usage
         self.usage_weight = usage_weight
         self.seed_generator = keras.random.SeedGenerator(seed)
+        self.per_example_noise = per_example_noise
         self.controlled = tf.Variable(
             tf.ones([self.num_blocks]), trainable=False, name="controlled"
         )
@@ -78,17 +82,23 @@ class SkipRec(ResidualRecommender):
 
     # Actions: float [batch, N], 1 = retain.
 
-    def greedy_actions(self, logits):
+    def greedy_actions(self, logits, inputs):
         """Inference actions: argmax of the policy (a sample for a non-deterministic policy)."""
         if self.policy.deterministic:
             actions = greedy_retain(logits)
         else:
-            actions = self.sampled_actions(logits)
+            actions = self.sampled_actions(logits, inputs)
         return self._only_controlled(actions)
 
-    def sampled_actions(self, logits):
-        """Actions drawn from the policy's categorical distributions."""
-        sample = tfd.Categorical(logits=logits).sample(seed=self.next_seed())
+    def sampled_actions(self, logits, inputs):
+        """Actions drawn from the policy's categorical distributions: from one stream over the
+        batch, or with `per_example_noise` from each user's own (`example_uniform`)."""
+        seed = self.next_seed()
+        if self.per_example_noise:
+            retain = tf.nn.softmax(logits)[..., RETAIN]
+            noise = example_uniform(inputs, seed, self.num_blocks)
+            return self._only_controlled(tf.cast(noise < retain, tf.float32))
+        sample = tfd.Categorical(logits=logits).sample(seed=seed)
         return self._only_controlled(tf.cast(sample == RETAIN, tf.float32))
 
     def next_seed(self):
@@ -99,7 +109,7 @@ class SkipRec(ResidualRecommender):
         return actions * self.controlled + (1.0 - self.controlled)
 
     def inference_actions(self, inputs):
-        return self.greedy_actions(self.policy(inputs))
+        return self.greedy_actions(self.policy(inputs), inputs)
 
     def encode(self, inputs, training=False, actions=None):
         """Hidden states under `actions` `[batch, N]` (default: the inference policy), Eq. 5."""
@@ -135,7 +145,8 @@ class SkipRec(ResidualRecommender):
         scores = self.output_layer(self.encode(inputs, actions=actions)[:, -1])
         self.update_ranking(scores, targets)
         self._track_usage(actions)
-        return {**self.ranking.results(), "block_usage": self.block_usage_tracker.result()}
+        results = {**self.ranking.results(), "block_usage": self.block_usage_tracker.result()}
+        return step_logs(results)
 
     @property
     def training_trackers(self):

@@ -3,13 +3,15 @@
 import tensorflow as tf
 import tensorflow_probability as tfp
 
+from skiprec_tf.distribute import global_mean
+from skiprec_tf.models.noise import example_uniform
 from skiprec_tf.models.policy import RETAIN
 from skiprec_tf.models.skiprec import SkipRec
 
 tfd = tfp.distributions
 
 
-def gumbel_straight_through(logits, temperature, seed):
+def gumbel_straight_through(logits, temperature, seed, uniform=None):
     """One-hot Gumbel-max samples whose gradient is that of the Gumbel-softmax relaxation.
 
     Forward: z = one_hot(argmax_i(g_i + log pi_i)) (Eq. 6). Backward: the gradient of
@@ -20,11 +22,17 @@ def gumbel_straight_through(logits, temperature, seed):
       logits: `[..., k]`.
       temperature: tau.
       seed: a stateless seed.
+      uniform: optional uniform noise in (0, 1) of `logits`' shape, used instead of the seed
+        (`example_uniform`, per-example noise).
 
     Returns:
       `[..., k]` exactly one-hot values carrying the relaxation's gradient.
     """
-    relaxed = tfd.RelaxedOneHotCategorical(temperature, logits=logits).sample(seed=seed)
+    if uniform is None:
+        relaxed = tfd.RelaxedOneHotCategorical(temperature, logits=logits).sample(seed=seed)
+    else:  # the same sample from given noise: softmax((log pi + g) / tau), g Gumbel(0, 1)
+        gumbel = -tf.math.log(-tf.math.log(uniform))
+        relaxed = tf.nn.softmax((tf.nn.log_softmax(logits) + gumbel) / temperature)
     hard = tf.one_hot(tf.argmax(relaxed, axis=-1), tf.shape(logits)[-1], dtype=relaxed.dtype)
     # Straight-through: the value of `hard`, the gradient of `relaxed`.
     return relaxed + tf.stop_gradient(hard - relaxed)
@@ -51,9 +59,14 @@ class SkipRecGumbel(SkipRec):
     def compute_loss(self, inputs, targets):
         """L_CE under straight-through Gumbel actions (Eq. 6-7), plus the optional usage penalty."""
         logits = self.policy(inputs, training=True)
-        one_hot = gumbel_straight_through(logits, self.temperature, self.next_seed())
+        seed, uniform = self.next_seed(), None
+        if self.per_example_noise:
+            uniform = tf.reshape(
+                example_uniform(inputs, seed, 2 * self.num_blocks), tf.shape(logits)
+            )
+        one_hot = gumbel_straight_through(logits, self.temperature, seed, uniform)
         actions = self._only_controlled(one_hot[..., RETAIN])
         self._track_usage(actions)
         hidden = self.encode(inputs, training=True, actions=actions)
         loss = self.next_item_loss(hidden, inputs, targets)
-        return loss + tf.reduce_mean(self.usage_penalty(tf.reduce_mean(actions, axis=1)))
+        return loss + global_mean(self.usage_penalty(tf.reduce_mean(actions, axis=1)))

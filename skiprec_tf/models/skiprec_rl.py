@@ -5,6 +5,7 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from skiprec_tf.config import REWARDS
+from skiprec_tf.distribute import global_mean
 from skiprec_tf.models.policy import RETAIN, SKIP
 from skiprec_tf.models.skiprec import SkipRec
 from skiprec_tf.rewards import (
@@ -97,17 +98,17 @@ class SkipRecRL(SkipRec):
         `[samples * batch]` and the first sampled actions."""
         last_targets = targets[:, -1]
         logits = self.policy(inputs, training=True)
-        sampled = self.sampled_actions(logits)
+        sampled = self.sampled_actions(logits, inputs)
         hidden = self.encode(inputs, training=True, actions=sampled)
         # The baseline: the greedy policy's reward; no gradient flows through it. It runs in
         # training mode as the sampled pass does, so that dropout lowers both rewards alike.
-        greedy = tf.stop_gradient(self.greedy_actions(logits))
+        greedy = tf.stop_gradient(self.greedy_actions(logits, inputs))
         greedy_hidden = tf.stop_gradient(self.encode(inputs, training=True, actions=greedy))
         greedy_reward = self.reward(greedy_hidden, greedy, last_targets)
         ce_losses, rl_losses, advantages = [], [], []
         for sample in range(self.policy_samples):
             if sample:
-                actions = self.sampled_actions(logits)
+                actions = self.sampled_actions(logits, inputs)
                 actions_hidden = self.encode(inputs, training=True, actions=actions)
             else:
                 actions, actions_hidden = sampled, hidden
@@ -125,7 +126,7 @@ class SkipRecRL(SkipRec):
         entropy = policy_entropy(logits, self.controlled)
         rl_loss = tf.add_n(rl_losses) / self.policy_samples
         if self.entropy_weight:
-            rl_loss -= self.entropy_weight * tf.reduce_mean(entropy)
+            rl_loss -= self.entropy_weight * global_mean(entropy)
         advantage = tf.concat(advantages, axis=0)
         self._track_diagnostics(advantage, entropy, greedy)
         return tf.add_n(ce_losses) / self.policy_samples, rl_loss, advantage, sampled
@@ -147,7 +148,7 @@ class SkipRecRL(SkipRec):
         # reported loss (it has a value, not a gradient), and its greedy baseline would cost a
         # forward pass and, as the random policy samples its "greedy" actions too, a second seed.
         if not self.policy.trainable_weights:
-            sampled = self.sampled_actions(self.policy(inputs, training=True))
+            sampled = self.sampled_actions(self.policy(inputs, training=True), inputs)
             self._track_usage(sampled)
             hidden = self.encode(inputs, training=True, actions=sampled)
             return self.next_item_loss(hidden, inputs, targets)

@@ -1,6 +1,7 @@
 """SkipRec-Gumbel: the straight-through Gumbel-softmax estimator (Eq. 6-7)."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 import tensorflow_probability as tfp
 from skiprec_testing import N, make_batch, make_skiprec
@@ -50,12 +51,12 @@ def test_hard_actions_forward_and_the_policy_gradient_back_come_from_the_straigh
     seed_state = model.seed_generator.state.numpy()
     one_hots = []
 
-    def spied(logits, temperature, seed):
-        one_hots.append(gumbel_straight_through(logits, temperature, seed))
+    def spied(logits, temperature, seed, uniform=None):
+        one_hots.append(gumbel_straight_through(logits, temperature, seed, uniform))
         return one_hots[-1]
 
-    def without_straight_through(logits, temperature, seed):
-        return tf.stop_gradient(gumbel_straight_through(logits, temperature, seed))
+    def without_straight_through(logits, temperature, seed, uniform=None):
+        return tf.stop_gradient(gumbel_straight_through(logits, temperature, seed, uniform))
 
     def loss_and_head_gradient():
         model.seed_generator.state.assign(seed_state)
@@ -72,3 +73,20 @@ def test_hard_actions_forward_and_the_policy_gradient_back_come_from_the_straigh
     broken_loss, broken_gradient = loss_and_head_gradient()
     assert broken_loss == loss
     assert broken_gradient is None or float(tf.reduce_max(tf.abs(broken_gradient))) == 0.0
+
+
+def test_gumbel_from_given_noise_is_the_relaxed_sample_of_that_noise():
+    """softmax((log pi + g) / tau) with g = -log(-log u): by hand for one decision."""
+    logits = tf.constant([[[0.0, np.log(3.0)]]])  # pi = (1/4, 3/4)
+    uniform = tf.constant([[[0.5, 0.25]]])
+    gumbel = -np.log(-np.log([0.5, 0.25]))
+    expected = np.exp((np.log([0.25, 0.75]) + gumbel) / 2.0)
+    expected /= expected.sum()
+    one_hot = gumbel_straight_through(logits, 2.0, None, uniform)
+    np.testing.assert_array_equal(one_hot.numpy()[0, 0], np.eye(2)[np.argmax(expected)])
+    with tf.GradientTape() as tape:
+        tape.watch(logits)
+        relaxed = gumbel_straight_through(logits, 2.0, None, uniform)[..., 1]
+    # The straight-through gradient is the relaxation's: d alpha_1 / d logit_1.
+    gradient = tape.gradient(relaxed, logits).numpy()[0, 0, 1]
+    assert gradient == pytest.approx(expected[1] * (1 - expected[1]) / 2.0, rel=1e-5)

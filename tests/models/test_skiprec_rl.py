@@ -52,7 +52,7 @@ def test_random_policy_trains_on_the_cross_entropy_under_its_sampled_actions():
     model, (inputs, targets) = make_skiprec(SkipRecRL, RandomPolicy), make_batch()
     model.compile(optimizer="adam")
     seed_state = model.seed_generator.state.numpy()
-    sampled = model.sampled_actions(model.policy(inputs, training=True))
+    sampled = model.sampled_actions(model.policy(inputs, training=True), inputs)
     hidden = model.encode(inputs, training=True, actions=sampled)
     expected = float(model.next_item_loss(hidden, inputs, targets))
     after_one_seed = model.seed_generator.state.numpy()
@@ -81,7 +81,7 @@ def test_training_reports_the_collapse_diagnostics():
 
 def test_the_log_likelihood_reward_gives_a_signal_wherever_the_policies_differ():
     model, (inputs, targets) = make_skiprec(SkipRecRL, reward="log_likelihood"), make_batch(32)
-    greedy = model.greedy_actions(model.policy(inputs, training=True))
+    greedy = model.greedy_actions(model.policy(inputs, training=True), inputs)
     _, _, advantage, sampled = model.losses(inputs, targets)
     differs = np.any(sampled.numpy() != greedy.numpy(), axis=1)
     assert differs.any()
