@@ -13,7 +13,7 @@ from skiprec_tf.models import SkipRec
 from skiprec_tf.models.backbone import embed_items
 from skiprec_tf.models.policy import RETAIN, SKIP, greedy_retain
 from skiprec_tf.serving.budget import cap_blocks
-from skiprec_tf.serving.skipping import run_retained_blocks
+from skiprec_tf.serving.skipping import optimized_call, run_retained_blocks
 from skiprec_tf.serving.stacked_blocks import stack_blocks
 from skiprec_tf.serving.warmup import warmup_requests, write_warmup_requests
 
@@ -32,15 +32,9 @@ def right_align(item_ids, length: int):
     return aligned
 
 
-# Not inlined, and of any rank: inlined into a signature whose `item_ids` is `[None, None]`,
-# grappler would fold the rank to 2 and drop the check.
-@tf.function(
-    input_signature=[tf.TensorSpec(None, tf.int64)],
-    autograph=False,
-    experimental_attributes={"_noinline": True},
-)
-def _rank(tensor):
-    return tf.rank(tensor)
+# Of any rank and not inlined: inlined into a signature whose `item_ids` is `[None, None]`, the
+# rank would be folded to 2 and the check dropped.
+_rank = optimized_call(tf.rank, input_signature=[tf.TensorSpec(None, tf.int64)])
 
 
 def checked_request(item_ids, k):

@@ -19,7 +19,7 @@ def run_retained_blocks(hidden, actions, block, padding_mask=None):
       - several users: one branch per block: nobody retains the block (nothing runs, not even a
         gather), some rows do (gather them, run the block, scatter them back), or every row does
         (the block as is).
-    Each plan runs as a call of its own function (`_optimized_call`), chosen by `tf.switch_case`,
+    Each plan runs as a call of its own function (`optimized_call`), chosen by `tf.switch_case`,
     so that a request visits none of the other plan's ops: its branch holds one call op.
 
     Args:
@@ -37,7 +37,7 @@ def run_retained_blocks(hidden, actions, block, padding_mask=None):
         plan = _one_user if hidden.shape[0] == 1 else _several_users
         return plan(hidden, actions, block, padding_mask)
     several_users, one_user = (
-        _optimized_call(
+        optimized_call(
             lambda hidden, actions, plan=plan: plan(hidden, actions, block, padding_mask)
         )
         for plan in (_several_users, _one_user)
@@ -85,7 +85,7 @@ def _gather_run_scatter(block, hidden, padding_mask, retain):
     return tf.tensor_scatter_nd_update(hidden, rows, output)
 
 
-def _optimized_call(fn):
+def optimized_call(fn, input_signature=None):
     """`fn` as a call of its own function, which TensorFlow optimizes like the top-level graph.
 
     Inlined into the plan choice's branch it is not: there a MatMul + BiasAdd stays two plain ops
@@ -94,12 +94,20 @@ def _optimized_call(fn):
 
     The package's one use of private TensorFlow API: `_noinline` is no documented attribute of
     `tf.function`, only one that `experimental_attributes` accepts.
-    `tests/serving/test_skipping.py` fails if TensorFlow stops accepting or keeping it.
+    `tests/serving/test_skipping.py` fails if TensorFlow stops accepting or keeping it. The
+    request's rank check (`serving/export.py`) uses it too: inlined, its `tf.rank` of a
+    `[None, None]` signature input would be folded to 2 and the check dropped.
 
     Args:
-      fn: `(hidden, actions)` -> hidden, one plan of `run_retained_blocks`.
+      fn: `(hidden, actions)` -> hidden, one plan of `run_retained_blocks`; or any function.
+      input_signature: `tf.function`'s, to trace `fn` once for inputs of any shape.
 
     Returns:
       `fn` as a `tf.function` whose calls stay calls (`PartitionedCall`) in the caller's graph.
     """
-    return tf.function(fn, autograph=False, experimental_attributes={"_noinline": True})
+    return tf.function(
+        fn,
+        input_signature=input_signature,
+        autograph=False,
+        experimental_attributes={"_noinline": True},
+    )
