@@ -137,7 +137,9 @@ def run_worker(config: RunConfig, strategy) -> dict:
                 shutil.copytree(chief.last_checkpoints, mine.last_checkpoints)
         data = load_data(config.data)
         worker = dataclasses.replace(config, run_dir=temporary)
-        return train_and_evaluate(worker, data, strategy=strategy)
+        results = train_and_evaluate(worker, data, strategy=strategy)
+        logging.info("This worker is done; the chief writes the run in %s", config.run_dir)
+        return results
     finally:
         shutil.rmtree(temporary, ignore_errors=True)
 

@@ -7,7 +7,8 @@ least 20 ratings and the counts per user are heavy-tailed (log-normal: median 67
 the ratings (ML-20M: 0.34%) and a median of 18 ratings per movie (ML-20M: 18), 2,440 movies
 rated fewer than 5 times. A user rates a movie at most once; movie ids are sparse (as ML-20M's
 1..131,262); rows are sorted by user, then movie, as in the real file; ratings are half stars
-with ML-20M's frequencies, timestamps unix seconds within a per-user active period. Only the shape is realistic: there is no sequential structure to learn.
+with ML-20M's frequencies, timestamps unix seconds within a per-user active period. Only the
+shape is realistic: there is no sequential structure to learn.
 """
 
 import numpy as np

@@ -74,8 +74,9 @@ class RecommenderServing(tf.Module):
     known history, the model's answer to an empty window, the same for every such row). `k` must
     be at least 1; a `k` larger than the catalogue gives the whole catalogue. With a SkipRec model
     the greedy policy decides the blocks and a skipped block is not computed
-    (`run_retained_blocks`); with a backbone alone (NextItNet+, SASRec+) every block runs. `recommend_budget` also takes `max_blocks` (int32, a scalar or one per
-    row), the most blocks a user may run (`cap_blocks`); a backbone then runs its first ones.
+    (`run_retained_blocks`); with a backbone alone (NextItNet+, SASRec+) every block runs.
+    `recommend_budget` also takes `max_blocks` (int32, a scalar or one per row), the most blocks
+    a user may run (`cap_blocks`); a backbone then runs its first ones.
 
     `fixed_blocks` (indices) serves a static sub-network instead: every user runs those blocks
     and no other, whatever the policy; with the blocks a SkipRec's most common policy retains, or
