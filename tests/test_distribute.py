@@ -83,20 +83,23 @@ def _free_ports(count):
     return ports
 
 
+# SkipRec-RL in CI; e.g. SKIPREC_MULTI_WORKER_MODELS=nextitnet_plus,skiprec_gumbel,skiprec_rl
+# for every model (docs/results.md).
+MULTI_WORKER_MODELS = os.environ.get("SKIPREC_MULTI_WORKER_MODELS", "skiprec_rl").split(",")
 FLAGS = (
     "--cache_dir=", "--data_format=synthetic", "--synthetic_users=400", "--synthetic_items=40",
-    "--seq_len=12", "--model=skiprec_rl", "--embedding_dim=8", "--num_blocks=4",
+    "--seq_len=12", "--embedding_dim=8", "--num_blocks=4",
     "--batch_size=64", "--eval_batch_size=128", "--epochs=2", "--seed=5", "--per_example_noise",
 )  # fmt: skip
 
 
-def _start(args, log, tf_config=None):
+def _start(args, log, tf_config=None, model="skiprec_rl"):
     env = {**os.environ, "PYTHONPATH": ROOT, "TF_CPP_MIN_LOG_LEVEL": "3"}
     if tf_config is not None:
         env["TF_CONFIG"] = json.dumps(tf_config)
     with open(log, "w") as output:
         return subprocess.Popen(
-            [sys.executable, "-m", "skiprec_tf.main", *FLAGS, *args],
+            [sys.executable, "-m", "skiprec_tf.main", *FLAGS, f"--model={model}", *args],
             cwd=ROOT, stdout=output, stderr=subprocess.STDOUT, env=env,
         )  # fmt: skip
 
@@ -110,10 +113,10 @@ def _weights(run_dir):
 
 
 @pytest.mark.multi_worker
-def test_two_workers_agree_and_match_one_process_with_the_same_global_batch(tmp_path):
-    """SkipRec-RL, 2 epochs of 5 steps, global batch 64 (32 per worker). Tolerance: float
-    summation order (the all-reduce adds the two halves' gradients): 1e-6 absolute on weights
-    of order 1."""
+@pytest.mark.parametrize("model", MULTI_WORKER_MODELS)
+def test_two_workers_agree_and_match_one_process_with_the_same_global_batch(tmp_path, model):
+    """2 epochs of 5 steps, global batch 64 (32 per worker). Tolerance: float summation order
+    (the all-reduce adds the two halves' gradients): 1e-6 absolute on weights of order 1."""
     ports = _free_ports(2)
     cluster = {"worker": [f"127.0.0.1:{port}" for port in ports]}
     start = time.monotonic()
@@ -123,10 +126,11 @@ def test_two_workers_agree_and_match_one_process_with_the_same_global_batch(tmp_
             ["--strategy=multi_worker", f"--run_dir={run_dir}"],
             tmp_path / f"worker_{index}.log",
             {"cluster": cluster, "task": {"type": "worker", "index": index}},
+            model,
         )
         for index in range(2)
     ]
-    single = _start([f"--run_dir={tmp_path / 'single'}"], tmp_path / "single.log")
+    single = _start([f"--run_dir={tmp_path / 'single'}"], tmp_path / "single.log", None, model)
     for process, name in [(workers[0], "worker_0"), (workers[1], "worker_1"), (single, "single")]:
         process.wait(timeout=600)
         assert process.returncode == 0, (tmp_path / f"{name}.log").read_text()[-3000:]
@@ -151,6 +155,8 @@ def test_two_workers_agree_and_match_one_process_with_the_same_global_batch(tmp_
     resumed = _start(
         [f"--run_dir={run_dir}", "--resume", "--epochs=3", "--strategy=default"],
         tmp_path / "resumed.log",
+        None,
+        model,
     )
     resumed.wait(timeout=300)
     log = (tmp_path / "resumed.log").read_text()
