@@ -85,7 +85,15 @@ class TrainingState(keras.callbacks.Callback):
         path = self.last.latest_checkpoint
         if path is None:
             return 0, 0
-        _restore(self.last.checkpoint, path)
+        older = not _has_tensor(path, "step_in_epoch/.ATTRIBUTES/VARIABLE_VALUE")
+        _restore(self.last.checkpoint, path, partial=older)
+        if older:
+            logging.warning(
+                "%s was written by a version without mid-epoch checkpoints: resumed after its "
+                "epoch, with the seed generators' initial state (the run will not be "
+                "bit-identical to an uninterrupted one)",
+                path,
+            )
         epoch, step = int(self.epoch), int(self.step)
         where = f"step {step} of epoch {epoch + 1}" if step else f"epoch {epoch}"
         logging.info("Resumed from %s, saved after %s", path, where)
@@ -201,6 +209,15 @@ def _remove_unfinished_writes(*directories: str) -> None:
             if name.endswith("_temp"):
                 shutil.rmtree(path) if os.path.isdir(path) else os.remove(path)
                 logging.info("Removed %s, a checkpoint write that did not finish", name)
+
+
+def _has_tensor(path: str, key: str) -> bool:
+    """Whether the checkpoint `path` holds `key` (False if it cannot be read: `_restore` says
+    why)."""
+    try:
+        return tf.train.load_checkpoint(path).has_tensor(key)
+    except (tf.errors.OpError, ValueError, IndexError):
+        return True
 
 
 def _restore(checkpoint, path: str, partial: bool = False):

@@ -154,3 +154,20 @@ def test_a_checkpoint_that_cannot_be_written_is_an_error_naming_it_and_keeps_the
     with pytest.raises(RunDirError, match=r"checkpoints/last: .*No space left on device"):
         state.on_epoch_end(1, {"val_mrr_at_5": 0.1})
     assert tf.train.latest_checkpoint(run.last_checkpoints) == kept
+
+
+def test_a_checkpoint_of_the_version_before_mid_epoch_checkpoints_resumes_after_its_epoch(
+    tmp_path,
+):
+    run = RunDir(tmp_path / "run")
+    model = _tiny_model()
+    old = tf.train.Checkpoint(  # what a run saved before: no step, seed states or running means
+        model=model,
+        optimizer=model.optimizer,
+        epoch=tf.Variable(3, dtype=tf.int64),
+        best_score=tf.Variable(0.25, dtype=tf.float64),
+        best_epoch=tf.Variable(2, dtype=tf.int64),
+    )
+    tf.train.CheckpointManager(old, run.last_checkpoints, 1).save()
+    state = TrainingState(run, _tiny_model())
+    assert state.restore_last() == (3, 0) and float(state.best_score) == 0.25
