@@ -25,6 +25,11 @@ def build_model(config: RunConfig, num_items: int) -> keras.Model:
     return model
 
 
+def optimizer_step(model: keras.Model) -> int:
+    """The model's optimizer step (its iterations; a mirrored variable under tf.distribute)."""
+    return int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+
+
 class RunDir:
     """`<path>/` of one run:
 

@@ -12,7 +12,7 @@ from absl import logging
 
 from skiprec_tf.analysis import analyse_block_usage
 from skiprec_tf.baselines import MarkovChain, MostPop, baseline_ranks, mean_metrics
-from skiprec_tf.callbacks import PolicySchedule, TensorBoardLogger, TrainingState
+from skiprec_tf.callbacks import PolicySchedule, TensorBoardLogger
 from skiprec_tf.config import RESUMABLE, RunConfig
 from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
 from skiprec_tf.data.preprocess import SequenceData
@@ -23,8 +23,9 @@ from skiprec_tf.metrics import target_ranks
 from skiprec_tf.models import SkipRec
 from skiprec_tf.progress import EpochCSVLogger, progress_callbacks
 from skiprec_tf.report import format_run_report
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.run_dir import RunDir, optimizer_step
 from skiprec_tf.run_dir import build_model as build_recommender_model
+from skiprec_tf.training_state import TrainingState
 from skiprec_tf.two_stage import load_backbone
 
 BASELINES = ("most_popular", "markov_chain")  # their keys in metrics.json and test_ranks.npz
@@ -94,7 +95,7 @@ def train_and_evaluate(
     state.restore_best()
     results = evaluate(model, config, data, float(state.best_score), run, user_groups)
     run.write_metrics(results)
-    write_test_summaries(run, results, int(keras.ops.convert_to_numpy(model.optimizer.iterations)))
+    write_test_summaries(run, results, optimizer_step(model))
     print(format_run_report(table1, results, run.path))
     return results
 
@@ -218,7 +219,7 @@ def evaluate(model, config: RunConfig, data, best_valid: float, run: RunDir, use
         },
     }
     if isinstance(model, SkipRec):
-        step = int(keras.ops.convert_to_numpy(model.optimizer.iterations))
+        step = optimizer_step(model)
         results["block_usage"] = analyse_block_usage(model, config, data, user_groups, run, step)
         results["test"]["block_usage"] = results["block_usage"]["usage_fraction"]
     return results

@@ -9,13 +9,13 @@ import pytest
 import tensorflow as tf
 
 from skiprec_tf.baselines import mean_metrics
-from skiprec_tf.callbacks import TrainingState
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.metrics import METRIC_NAMES
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.trainer import build_model, train_and_evaluate
+from skiprec_tf.training_state import TrainingState
 
 
 def _config(run_dir, epochs, resume=False):
