@@ -277,6 +277,7 @@ def _wait_for(predicate, process, timeout):
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_at_once_with_one_line_and_the_run_resumes(tmp_path):
     """Also: a normal run shows the project's lines, not TensorFlow's start-up noise."""
     run_dir = tmp_path / "run"
@@ -344,6 +345,7 @@ def test_init_from_a_run_of_other_data_is_refused_before_the_data_load(tmp_path)
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_nonfinite_loss_is_one_error_line_and_the_last_good_checkpoint_stays(tmp_path):
     run_dir = tmp_path / "run"
     result = _main(

@@ -14,6 +14,8 @@ from serving_testing import mixed_policy_run
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 from skiprec_tf.serving.session import SessionServable
 
+pytestmark = pytest.mark.slow  # the second tier (conftest.py)
+
 THREADS = 8
 ROUNDS = 1  # every thread sends every request this many times, in its own random order
 BATCH_SIZES = (0, 1, 2, 3, 17, 64)

@@ -99,6 +99,7 @@ def test_describe_exclusion_of_an_export_with_and_without_serving_info():
     assert "not recorded" in describe_exclusion(None)
 
 
+@pytest.mark.slow
 def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tmp_path):
     item_ids = RunDir(tiny_skiprec_run).read_item_ids()
     history = [int(i) for i in item_ids[1:4]]
@@ -118,6 +119,7 @@ def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tm
     assert "History items: may be recommended" in result.stdout, result.stdout
 
 
+@pytest.mark.slow
 def test_recommend_command_with_a_budget_runs_at_most_max_blocks(tiny_skiprec_run):
     history = [int(i) for i in RunDir(tiny_skiprec_run).read_item_ids()[1:4]]
     result = run_main(
@@ -132,6 +134,7 @@ def test_recommend_command_with_a_budget_runs_at_most_max_blocks(tiny_skiprec_ru
     assert not any(line.split()[1] in map(str, history) for line in recommended), result.stdout
 
 
+@pytest.mark.slow
 def test_recommend_command_says_when_no_item_is_known(tiny_skiprec_run):
     result = run_main(
         "--mode=recommend", f"--run_dir={tiny_skiprec_run}", "--items=-1,999999999", "--top_k=2"
@@ -140,6 +143,7 @@ def test_recommend_command_says_when_no_item_is_known(tiny_skiprec_run):
     assert "No item of --items is in the model's catalogue" in result.stdout, result.stdout
 
 
+@pytest.mark.slow
 def test_export_command_prints_one_line(tiny_skiprec_run, tmp_path):
     result = run_main(
         "--mode=export", f"--run_dir={tiny_skiprec_run}", f"--export_dir={tmp_path}",

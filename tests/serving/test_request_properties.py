@@ -28,6 +28,8 @@ SETTINGS = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 
+pytestmark = pytest.mark.slow  # the second tier (conftest.py)
+
 
 class Served:
     """The loaded export's signatures, the live module it was exported from, and its sizes."""

@@ -12,6 +12,8 @@ import pytest
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 
+pytestmark = pytest.mark.slow  # the second tier (conftest.py)
+
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 _ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$")
 
