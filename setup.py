@@ -20,5 +20,5 @@ setup(
         "absl-py",
     ],
     # ruff pinned: its default rule set grows between releases, and CI runs `ruff check`.
-    extras_require={"test": ["pytest", "ruff==0.17.6"]},
+    extras_require={"test": ["pytest", "hypothesis", "ruff==0.17.6"]},
 )

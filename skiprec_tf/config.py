@@ -269,8 +269,9 @@ class PolicyConfig:
 
     policy: str = option(
         "cnn",
-        "Policy network: the paper's 2-block NextItNet, a GRU (Table 4), or every block "
-        "retained with probability 0.5 (random, Table 3).",
+        "Policy network: cnn, the paper's 2-block NextItNet; gru, a GRU (Table 4); attention, "
+        "one self-attention block (SASRec+'s policy, section 5.4); random, every block retained "
+        "with probability 0.5 (Table 3).",
         choices=POLICIES,
     )
     temperature: float = option(10.0, "tau of the Gumbel-softmax (Eq. 7; paper: 10).")
@@ -313,7 +314,11 @@ class PolicyConfig:
         None, "Optional fraction of blocks to aim for (not in the paper)."
     )
     usage_weight: float = option(1.0, "Weight of the (usage - target_usage)^2 penalty.")
-    init_from: str = option("", "Run dir or checkpoint of a NextItNet+ run: two-stage training.")
+    init_from: str = option(
+        "",
+        "Run dir or checkpoint of a backbone run (NextItNet+ or SASRec+, as --backbone) whose "
+        "weights start SkipRec: two-stage training (w/ pre).",
+    )
 
     def __post_init__(self):
         _check_fields(self)
@@ -407,6 +412,22 @@ class RunConfig:
         if self.policy.init_from and not self.model.is_skiprec:
             raise ConfigError(
                 "--init_from initialises a SkipRec backbone: use it with --model=skiprec_*"
+            )
+
+    def check_policy_trains(self) -> None:
+        """Refuses a SkipRec run whose warm-up and curriculum take every epoch: its policy would
+        never act in training, no epoch could count as best, and every user would get every
+        block."""
+        if not self.model.is_skiprec:
+            return
+        policy, epochs = self.policy, self.train.epochs
+        taken = policy.warmup_epochs + policy.curriculum_epochs
+        if taken >= epochs:
+            raise ConfigError(
+                f"--warmup_epochs={policy.warmup_epochs} and "
+                f"--curriculum_epochs={policy.curriculum_epochs} take {taken} of the "
+                f"{epochs} --epochs: the policy would never train and every user would get "
+                f"every block; pass --epochs={taken + 1} or more"
             )
 
     def to_json(self) -> str:

@@ -42,9 +42,14 @@ def config_from_flags(flag_values=flags.FLAGS, run_dir: str = "", resume: bool =
 
 def parse_flags(argv, flag_values=flags.FLAGS):
     """`app.run`'s flag parser: absl's, but an unknown flag read from a flagfile names the file
-    and line (absl names only the flag). Exits with absl's usage message on a bad flag."""
+    and line (absl names only the flag), and --help, --helpshort and --helpfull exit 0 (absl's
+    exit 1, an error to a shell). Exits with absl's usage message on a bad flag."""
     try:
         return flag_values(argv)
+    except SystemExit as exit_:
+        if exit_.code == 1 and any(_HELP.match(arg) for arg in argv[1:]):
+            sys.exit(0)  # absl printed the help asked for
+        raise
     except flags.Error as error:
         message = str(error)
         if isinstance(error, flags.UnrecognizedFlagError):
@@ -54,6 +59,9 @@ def parse_flags(argv, flag_values=flags.FLAGS):
             "Pass --helpshort or --helpfull to see help on flags.\n"
         )
         sys.exit(1)
+
+
+_HELP = re.compile(r"^--?(help|helpshort|helpfull|helpxml|h|\?)$")
 
 
 def _flagfile_line(argv, name: str, depth: int = 0) -> str:

@@ -21,7 +21,7 @@ import time
 from absl import app, flags, logging
 
 from skiprec_tf import config_flags, console
-from skiprec_tf.config import RunConfig
+from skiprec_tf.config import RESUMABLE, RunConfig
 from skiprec_tf.errors import ConfigError, SkipRecError
 
 # Run
@@ -33,7 +33,7 @@ flags.DEFINE_bool(
     "resume",
     False,
     "Continue the run in --run_dir from its latest checkpoint, with its own settings (flags given "
-    "may change only --epochs, --patience, --eval_batch_size, --jit_compile, --cache_dir).",
+    f"may change only --{', --'.join(sorted(RESUMABLE))}).",
 )
 flags.DEFINE_bool(
     "overwrite", False, "Replace the run in --run_dir (removed once every check has passed)."
@@ -84,11 +84,15 @@ def config_from_flags() -> RunConfig:
         if not os.path.isdir(run.path) or not run.has_config():
             missing = "does not exist" if not os.path.isdir(run.path) else "has no config.json"
             raise ConfigError(f"--resume: {run.path} {missing}, there is no run to continue")
-        return config_flags.resumed_config(run.read_config(), FLAGS, run_dir=FLAGS.run_dir)
+        config = config_flags.resumed_config(run.read_config(), FLAGS, run_dir=FLAGS.run_dir)
+        config.check_policy_trains()  # --epochs may have changed
+        return config
     run_dir = FLAGS.run_dir or os.path.join(
         "runs", f"{FLAGS.data_name}_{FLAGS.model}_{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    return config_flags.config_from_flags(FLAGS, run_dir=run_dir, resume=False)
+    config = config_flags.config_from_flags(FLAGS, run_dir=run_dir, resume=False)
+    config.check_policy_trains()
+    return config
 
 
 def run(config: RunConfig, overwrite: bool = False) -> dict:
@@ -144,9 +148,9 @@ def run_worker(config: RunConfig, strategy) -> dict:
         shutil.rmtree(temporary, ignore_errors=True)
 
 
-def train() -> dict:
-    """--mode=train: `run` of the flags' config."""
-    config = config_from_flags()
+def train(config: RunConfig | None = None) -> dict:
+    """--mode=train: `run` of `config`, by default the flags'."""
+    config = config or config_from_flags()
     _interrupted_run[0] = config.run_dir
     return run(config, FLAGS.overwrite)
 
@@ -186,7 +190,11 @@ def recommend_items() -> None:
     ids, scores, blocks, latency, known = recommend.recommend(recommender, items, FLAGS.top_k)
     print(f"Model: {source}")
     print(recommend.describe_exclusion(excludes))
-    print(recommend.format_recommendations(items, ids, scores, blocks, latency, titles))
+    print(
+        recommend.format_recommendations(
+            items, ids, scores, blocks, latency, titles, FLAGS.max_blocks
+        )
+    )
     if known == 0:
         print(
             "No item of --items is in the model's catalogue: these are the model's answer to an "
@@ -210,19 +218,26 @@ def _interrupted_message() -> str:
 
 def main(argv):
     if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
+        print(
+            f"error: unexpected arguments: {' '.join(argv[1:])} (flags start with --; "
+            "pass --helpshort to see them)",
+            file=sys.stderr,
+        )
+        sys.exit(1)
     if FLAGS.mode == "train":
         console.stop_on_interrupt(_interrupted_message)  # before TensorFlow starts its threads
-    console.import_tensorflow_quietly(FLAGS.verbosity)
-    if FLAGS.verbosity <= 0:
-        logging.get_absl_handler().addFilter(console.is_own_record)
     try:
+        # A new run's settings are checked before TensorFlow loads: a bad one fails at once.
+        config = config_from_flags() if FLAGS.mode == "train" and not FLAGS.resume else None
+        console.import_tensorflow_quietly(FLAGS.verbosity)
+        if FLAGS.verbosity <= 0:
+            logging.get_absl_handler().addFilter(console.is_own_record)
         if FLAGS.mode == "export":
             export_run()
         elif FLAGS.mode == "recommend":
             recommend_items()
         else:
-            train()
+            train(config)
     except SkipRecError as error:
         print(f"error: {error}", file=sys.stderr)
         sys.exit(1)

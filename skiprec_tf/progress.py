@@ -9,22 +9,46 @@ from absl import logging as absl_logging
 PROGRESS_SECONDS = 30.0  # between two progress lines when stdout is not a terminal
 
 
-def progress_callbacks(terminal: bool, every_seconds: float = PROGRESS_SECONDS) -> list:
+def progress_callbacks(
+    terminal: bool, start_step: int = 0, epochs=None, every_seconds: float = PROGRESS_SECONDS
+) -> list:
     """On a terminal, Keras' progress bar with the log lines of an epoch held until its line ends
     (`HoldLogsDuringEpoch` after the bar); otherwise a progress line every `every_seconds`
-    (`ProgressLogger`), as Keras' `verbose=2` prints only one line per epoch."""
+    (`ProgressLogger`), as Keras' `verbose=2` prints only one line per epoch.
+
+    A `fit` that resumes an epoch after its `start_step`-th step counts the steps of the whole
+    epoch (step 5/13, not 1/9), and of the run's `epochs`, not those of this `fit`."""
     if terminal:
-        return [keras.callbacks.ProgbarLogger(), HoldLogsDuringEpoch()]
-    return [ProgressLogger(every_seconds)]
+        return [EpochProgbar(start_step, epochs), HoldLogsDuringEpoch()]
+    return [ProgressLogger(every_seconds, start_step, epochs)]
+
+
+class EpochProgbar(keras.callbacks.ProgbarLogger):
+    """Keras' progress bar, counting the steps and epochs of the run (see `progress_callbacks`)."""
+
+    def __init__(self, start_step: int = 0, epochs=None):
+        super().__init__()
+        self.start_step, self.run_epochs = start_step, epochs
+
+    def set_params(self, params):
+        super().set_params(params)
+        self.epochs = self.run_epochs or self.epochs
+        if self.target is not None:
+            self.target += self.start_step
+
+    def _update_progbar(self, batch, logs=None):
+        super()._update_progbar(batch + self.start_step, logs)
 
 
 class ProgressLogger(keras.callbacks.Callback):
     """Logs `Epoch e/E: step s/S, loss L, T s elapsed, R steps/s` at most every `every_seconds`
-    during an epoch (the first one can take minutes with no other sign of life)."""
+    during an epoch (the first one can take minutes with no other sign of life); steps and
+    epochs as `progress_callbacks` says, the rate that of this process."""
 
-    def __init__(self, every_seconds: float = PROGRESS_SECONDS):
+    def __init__(self, every_seconds: float = PROGRESS_SECONDS, start_step: int = 0, epochs=None):
         super().__init__()
         self.every_seconds = every_seconds
+        self.start_step, self.run_epochs = start_step, epochs
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -36,13 +60,14 @@ class ProgressLogger(keras.callbacks.Callback):
             return
         self.last_line = now
         elapsed, steps = now - self.epoch_start, batch + 1
+        total = self.params.get("steps")
         loss = float((logs or {}).get("loss", float("nan")))
         absl_logging.info(
             "Epoch %d/%s: step %d/%s, loss %.4f, %.0f s elapsed, %.2f steps/s",
             self.epoch,
-            self.params.get("epochs", "?"),
-            steps,
-            self.params.get("steps") or "?",
+            self.run_epochs or self.params.get("epochs", "?"),
+            self.start_step + steps,
+            self.start_step + total if total else "?",
             loss,
             elapsed,
             steps / elapsed,
@@ -81,8 +106,7 @@ class HoldLogsDuringEpoch(keras.callbacks.Callback, logging.Filter):
 
 
 class EpochCSVLogger(keras.callbacks.CSVLogger):
-    """Keras' `CSVLogger` with epochs counted from 1, like the console, the log and the
-    checkpoints."""
+    """Keras' `CSVLogger` with epochs counted from 1, like the console and the log."""
 
     def on_epoch_end(self, epoch, logs=None):
         super().on_epoch_end(epoch + 1, logs)

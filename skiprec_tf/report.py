@@ -34,13 +34,13 @@ def format_block_usage(usage: dict) -> str:
     return "\n".join(lines)
 
 
-def format_run_report(table1: str, results: dict, run_dir: str) -> str:
-    """What a run prints at its end: the data set (Table 1), the test metrics next to MostPop's
-    and the first-order Markov chain's, SkipRec's block usage, and where the run directory is."""
+def format_run_report(results: dict, run_dir: str) -> str:
+    """What a run prints at its end (its start printed the data set): the test metrics next to
+    MostPop's and the first-order Markov chain's, SkipRec's block usage, and where the run
+    directory is."""
     lines = [
-        table1,
         (
-            f"\nTest metrics (last item of {results['data']['test']:,} test sequences, ranked "
+            f"Test metrics (last item of {results['data']['test']:,} test sequences, ranked "
             "against all items):"
         ),
         format_metrics_table(

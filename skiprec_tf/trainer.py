@@ -84,8 +84,7 @@ def train_and_evaluate(
     run.truncate_history(start[0])
     run.write_config(config)
     run.write_item_ids(data.item_ids)
-    table1 = format_table1(config.data.name, data)
-    logging.info("Data set:\n%s", table1)
+    print(format_table1(config.data.name, data), flush=True)  # once, on stdout, as the report
     fit(model, config, data, run, [schedule] if schedule else [], state, start)
     if strategy.num_replicas_in_sync > 1:
         logging.info(
@@ -96,7 +95,7 @@ def train_and_evaluate(
     results = evaluate(model, config, data, float(state.best_score), run, user_groups)
     run.write_metrics(results)
     write_test_summaries(run, results, optimizer_step(model))
-    print(format_run_report(table1, results, run.path))
+    print(format_run_report(results, run.path))
     return results
 
 
@@ -111,7 +110,9 @@ def weights_digest(model) -> str:
 def check_can_start(run: RunDir, config: RunConfig, overwrite: bool = False) -> None:
     """Refuses, before anything is loaded or written, a run directory that holds a run without
     --resume (unless `overwrite`: the caller replaces it), and a --resume of a run that does not
-    exist or was trained with other settings than those a resume may change (`RESUMABLE`)."""
+    exist or was trained with other settings than those a resume may change (`RESUMABLE`),
+    and a SkipRec run whose policy would never train (`RunConfig.check_policy_trains`)."""
+    config.check_policy_trains()
     if not config.resume:
         if (run.holds_run() or run.has_config()) and not overwrite:
             raise ConfigError(
@@ -185,7 +186,7 @@ def _fit_epochs(model, config, data, run, callbacks, state, start_epoch, start_s
             EpochCSVLogger(run.history_file, append=start_epoch > 0 or start_step > 0),
             state,
             TensorBoardLogger(run.tensorboard_dir),
-            *progress_callbacks(sys.stdout.isatty()),
+            *progress_callbacks(sys.stdout.isatty(), start_step, train.epochs),
         ],
         shuffle=False,  # the data set is already shuffled, per epoch and resumably
         verbose=1 if sys.stdout.isatty() else 2,

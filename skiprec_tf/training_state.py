@@ -10,7 +10,7 @@ import tensorflow as tf
 from absl import logging
 
 from skiprec_tf.errors import CheckpointError, NonFiniteLossError, RunDirError
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.run_dir import RunDir, optimizer_step
 
 BEST_METRIC = "val_mrr_at_5"
 
@@ -106,7 +106,10 @@ class TrainingState(keras.callbacks.Callback):
         if path is None:
             raise FileNotFoundError("no checkpoint to restore")
         _restore(self.best.checkpoint, path, partial=True)
-        logging.info("Restored the best model from %s", path)
+        best = int(self.best_epoch)
+        logging.info(
+            "Restored the %s model from %s", f"best (epoch {best})" if best else "last", path
+        )
 
     def stopped_early(self) -> bool:
         """Whether the best score is `patience` epochs old (always False without patience)."""
@@ -137,19 +140,19 @@ class TrainingState(keras.callbacks.Callback):
             for tracker, saved in zip(self.trackers, self.tracker_state):
                 saved.assign(tracker)
             self.step.assign(step)
-            _save(self.last)
+            _save(self.last, optimizer_step(self.recommender))
 
     def on_epoch_end(self, epoch, logs=None):
         score = float(logs[BEST_METRIC])
         if epoch >= self.first_best_epoch and score > float(self.best_score):
             self.best_score.assign(score)
             self.best_epoch.assign(epoch + 1)
-            _save(self.best)
-            logging.info("New best %s %.5f after epoch %d", BEST_METRIC, score, epoch + 1)
+            path = _save(self.best, optimizer_step(self.recommender))
+            logging.info("New best %s %.5f after epoch %d: %s", BEST_METRIC, score, epoch + 1, path)
         self.epoch.assign(epoch + 1)
         self.step.assign(0)
         self.step_offset = 0
-        _save(self.last)
+        _save(self.last, optimizer_step(self.recommender))
         if self.stopped_early():
             self.model.stop_training = True
             logging.info(
@@ -169,10 +172,7 @@ class TrainingState(keras.callbacks.Callback):
 
 def _checkpoint_manager(checkpoint, directory: str):
     """`CheckpointManager` of `directory`, keeping 1; an unreadable index is a `CheckpointError`
-    (TensorFlow would ignore it, and the run would start afresh over its checkpoints).
-
-    Checkpoints are numbered by their save counter, restored on resume: a save never rewrites
-    the files of the checkpoint it replaces."""
+    (TensorFlow would ignore it, and the run would start afresh over its checkpoints)."""
     index = os.path.join(directory, "checkpoint")
     if os.path.exists(index):
         try:
@@ -187,11 +187,18 @@ def _checkpoint_manager(checkpoint, directory: str):
     return tf.train.CheckpointManager(checkpoint, directory, max_to_keep=1)
 
 
-def _save(manager) -> None:
-    """Writes a checkpoint of `manager`; a failed write (a full disk, a read-only directory) is a
-    `RunDirError` naming the directory, and the previous checkpoint stays the latest."""
+def _save(manager, step: int) -> str:
+    """Writes a checkpoint of `manager` as `ckpt-<step>`, the training step (optimizer updates)
+    it holds, as TensorFlow numbers by the global step: the same name after a resume as in an
+    uninterrupted run. Never the number of the checkpoint it replaces (a save never rewrites
+    its files; a step is saved twice only if every update between was skipped as non-finite).
+    Returns its path. A failed write (a full disk, a read-only directory) is a `RunDirError`
+    naming the directory, and the previous checkpoint stays the latest."""
+    latest = manager.latest_checkpoint
+    if latest is not None:
+        step = max(step, int(latest.rsplit("-", 1)[1]) + 1)
     try:
-        manager.save()
+        return manager.save(checkpoint_number=step)
     except (tf.errors.OpError, OSError) as error:
         raise RunDirError(
             f"{manager.directory}: the checkpoint could not be written ({_first_line(error)}); the "

@@ -1,13 +1,22 @@
 """Shared pytest fixtures: the location of the real data sets, a tiny trained SkipRec run, and the
-`integration` marker."""
+markers (`slow`, the second tier, and `integration`, `kill`, `multi_worker`, all slow)."""
 
 import os
 import pathlib
 
 import pytest
 
+# Markers whose tests are also `slow`: the second tier, which `pytest -m slow` runs (the default
+# `pytest` run, the README's test command, leaves it out: pyproject.toml's addopts).
+SLOW_KINDS = ("integration", "kill", "multi_worker")
+
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "slow: the second tier (fresh processes, exports, resumes, real data; about "
+        "10 minutes): `pytest -m slow`",
+    )
     config.addinivalue_line(
         "markers", "integration: real-data or slow tests (need SKIPREC_DATA_DIR)"
     )
@@ -17,6 +26,12 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers", "multi_worker: trains on 2 worker processes on 127.0.0.1 (about a minute)"
     )
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        if any(item.get_closest_marker(kind) for kind in SLOW_KINDS):
+            item.add_marker(pytest.mark.slow)
 
 
 @pytest.fixture(scope="session")

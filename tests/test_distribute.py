@@ -21,6 +21,8 @@ from skiprec_tf.models.noise import example_uniform
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.trainer import train_and_evaluate
 
+pytestmark = pytest.mark.slow  # the second tier (conftest.py)
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 

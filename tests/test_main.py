@@ -13,7 +13,7 @@ from absl import flags
 from absl.testing import flagsaver
 
 from skiprec_tf import config_flags, main
-from skiprec_tf.config import DataConfig, ModelConfig, RunConfig
+from skiprec_tf.config import RESUMABLE, DataConfig, ModelConfig, RunConfig
 from skiprec_tf.errors import ConfigError, SkipRecError
 from skiprec_tf.run_dir import RunDir
 
@@ -100,6 +100,14 @@ def _few_users(tmp_path):
         (lambda p: ["--block_dilations=1,x"], "--block_dilations"),
         (lambda p: ["--softmax=hierarchical"], "--softmax"),
         (lambda p: ["--data_format=movielens_csv"], "--data_path"),
+        (
+            lambda p: [f"--flagfile={ROOT}/flags/ml20_rl.cfg", "--epochs=2"],
+            "--warmup_epochs=2 and --curriculum_epochs=0 take 2 of the 2 --epochs",
+        ),
+        (
+            lambda p: ["--model=skiprec_gumbel", "--curriculum_epochs=3", "--epochs=3"],
+            "the policy would never train and every user would get every block",
+        ),
     ],
     ids=[
         "missing",
@@ -114,6 +122,8 @@ def _few_users(tmp_path):
         "dilations",
         "enum",
         "no_path",
+        "warmup_takes_every_epoch",
+        "curriculum_takes_every_epoch",
     ],
 )
 def test_bad_input_is_one_clear_error(tmp_path, args, message):
@@ -128,8 +138,41 @@ def test_bad_input_is_one_clear_error(tmp_path, args, message):
 
 def test_helpshort_lists_the_config_flags(tmp_path):
     result = _main("--helpshort", cwd=tmp_path)
+    assert result.returncode == 0, "help asked for is not an error"
     for flag in ("--mode", "--seq_len", "--embedding_dim", "--reward_top_k", "--batch_size"):
         assert flag in result.stdout, flag
+    resume_help = result.stdout.split("--[no]resume:")[1].split("(default")[0]
+    for name in sorted(RESUMABLE):
+        assert f"--{name}" in resume_help, (name, resume_help)
+
+
+def test_a_positional_argument_is_one_error_line(tmp_path):
+    result = _main("train", "--epochs=1", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines() == [
+        "error: unexpected arguments: train (flags start with --; pass --helpshort to see them)"
+    ]
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    "args", [["--batch_size=0"], [f"--flagfile={ROOT}/flags/ml20_rl.cfg", "--epochs=1"]]
+)
+def test_a_bad_setting_fails_before_tensorflow_loads(tmp_path, args):
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "skiprec_tf.main", *args],
+        cwd=tmp_path,
+        env=_env(),
+        capture_output=True,
+        check=False,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 1
+    assert "error: --" in result.stderr
+    imported = [line.split("|")[-1].strip() for line in result.stderr.splitlines() if "|" in line]
+    assert "skiprec_tf.config" in imported, "importtime's lines are read"
+    assert "tensorflow" not in imported
 
 
 def _train(*args):
@@ -234,6 +277,7 @@ def _wait_for(predicate, process, timeout):
         time.sleep(0.2)
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_at_once_with_one_line_and_the_run_resumes(tmp_path):
     """Also: a normal run shows the project's lines, not TensorFlow's start-up noise."""
     run_dir = tmp_path / "run"
@@ -301,6 +345,7 @@ def test_init_from_a_run_of_other_data_is_refused_before_the_data_load(tmp_path)
     assert not (tmp_path / "run").exists()
 
 
+@pytest.mark.slow
 def test_a_nonfinite_loss_is_one_error_line_and_the_last_good_checkpoint_stays(tmp_path):
     run_dir = tmp_path / "run"
     result = _main(

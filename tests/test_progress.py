@@ -6,12 +6,18 @@ import keras
 import pytest
 from absl import logging as absl_logging
 
-from skiprec_tf.progress import HoldLogsDuringEpoch, ProgressLogger, progress_callbacks
+from skiprec_tf.progress import (
+    EpochProgbar,
+    HoldLogsDuringEpoch,
+    ProgressLogger,
+    progress_callbacks,
+)
 
 
 def test_progress_lines_on_a_terminal_or_not():
     terminal = progress_callbacks(terminal=True)
-    assert [type(c) for c in terminal] == [keras.callbacks.ProgbarLogger, HoldLogsDuringEpoch]
+    assert [type(c) for c in terminal] == [EpochProgbar, HoldLogsDuringEpoch]
+    assert isinstance(terminal[0], keras.callbacks.ProgbarLogger)
     assert [type(c) for c in progress_callbacks(terminal=False)] == [ProgressLogger]
 
 
@@ -28,6 +34,26 @@ def test_a_progress_line_has_epoch_step_loss_elapsed_and_rate(monkeypatch):
     assert len(lines) == 1
     assert lines[0].startswith("Epoch 2/3: step 5/10, loss 1.5000, ")
     assert lines[0].endswith(" steps/s") and " s elapsed, " in lines[0]
+
+
+def test_a_resumed_epoch_counts_the_steps_and_epochs_of_the_run(monkeypatch, capsys):
+    lines = []
+    monkeypatch.setattr(absl_logging, "info", lambda fmt, *args: lines.append(fmt % args))
+    # The rest of epoch 3 of 20 after 4 of its 13 steps: this `fit` has 9 steps and 3 epochs.
+    progress = ProgressLogger(every_seconds=0, start_step=4, epochs=20)
+    progress.set_params({"epochs": 3, "steps": 9})
+    progress.on_epoch_begin(2)
+    progress.on_train_batch_end(0, {"loss": 1.5})
+    assert lines[0].startswith("Epoch 3/20: step 5/13, loss 1.5000, ")
+    bar = EpochProgbar(start_step=4, epochs=20)
+    bar.set_params({"epochs": 3, "steps": 9, "verbose": 1})
+    bar.on_epoch_begin(2)
+    bar.on_train_batch_end(0, {"loss": 1.5})
+    bar.on_train_batch_end(8, {"loss": 1.5})
+    bar.on_epoch_end(2, {"loss": 1.5})
+    out = capsys.readouterr().out
+    assert "Epoch 3/20" in out and "13/13" in out and "9/9" not in out, out
+    assert bar.progbar.target == 13
 
 
 @pytest.fixture

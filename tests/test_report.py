@@ -44,9 +44,8 @@ def test_run_report_puts_the_parts_in_order():
         "data": {"test": 1234},
         "block_usage": USAGE,
     }
-    text = format_run_report("TABLE1", results, "runs/x")
+    text = format_run_report(results, "runs/x")
     parts = [
-        "TABLE1",
         "1,234 test sequences",
         "skiprec_rl",
         "MostPop",
@@ -57,4 +56,4 @@ def test_run_report_puts_the_parts_in_order():
     positions = [text.index(part) for part in parts]
     assert positions == sorted(positions)
     del results["block_usage"]  # NextItNet+
-    assert "Blocks used" not in format_run_report("TABLE1", results, "runs/x")
+    assert "Blocks used" not in format_run_report(results, "runs/x")

@@ -1,6 +1,8 @@
 """SkipRec-RL on the synthetic data: easy users (next item from the last one) get fewer blocks
 than hard users (next item from the one 8 steps back, out of reach without a dilated block)."""
 
+import pytest
+
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data, user_groups
 from skiprec_tf.trainer import train_and_evaluate
@@ -8,6 +10,7 @@ from skiprec_tf.trainer import train_and_evaluate
 MARGIN = 0.5  # blocks, on average over the test users of each kind
 
 
+@pytest.mark.slow
 def test_easy_users_get_fewer_blocks_than_hard_users(tmp_path):
     data_config = DataConfig(synthetic_users=3000, synthetic_items=400)
     config = RunConfig(

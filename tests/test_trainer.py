@@ -43,6 +43,7 @@ def data():
     return load_data(_config("unused", 1).data)
 
 
+@pytest.mark.slow
 def test_resumed_run_ends_with_the_same_weights(tmp_path, data):
     straight = tmp_path / "straight"
     train_and_evaluate(_config(straight, epochs=3), data)
@@ -121,6 +122,7 @@ def test_weight_decay_shrinks_kernels_and_embeddings_only():
         np.testing.assert_allclose(weight.numpy(), expected, rtol=1e-5, err_msg=weight.path)
 
 
+@pytest.mark.slow
 def test_a_policy_learning_rate_is_a_second_optimizer_saved_for_resume(tmp_path, data):
     run_dir = tmp_path / "rl"
     config = dataclasses.replace(
@@ -143,6 +145,7 @@ class _Crash(Exception):
     pass
 
 
+@pytest.mark.slow
 def test_a_run_crashed_within_an_epoch_resumes_to_the_same_weights_and_history(
     tmp_path, data, monkeypatch
 ):
@@ -187,6 +190,7 @@ def test_a_run_crashed_within_an_epoch_resumes_to_the_same_weights_and_history(
     assert RunDir(crashed).read_metrics()["test"] == RunDir(straight).read_metrics()["test"]
 
 
+@pytest.mark.slow
 def test_a_batch_larger_than_the_training_split_is_one_step_per_epoch(tmp_path, data, caplog):
     config = _config(tmp_path / "run", epochs=1)
     config = dataclasses.replace(

@@ -87,7 +87,7 @@ def test_a_truncated_checkpoint_is_an_error_naming_it_not_a_fresh_start(tmp_path
     path = os.path.join(run.last_checkpoints, data_file)
     with open(path, "r+b") as f:
         f.truncate(os.path.getsize(path) // 2)
-    with pytest.raises(CheckpointError, match=r"checkpoints/last/ckpt-1: .*cannot be restored"):
+    with pytest.raises(CheckpointError, match=r"checkpoints/last/ckpt-0: .*cannot be restored"):
         TrainingState(run, _tiny_model()).restore_last()
 
 
@@ -138,3 +138,20 @@ def test_a_checkpoint_of_the_version_before_mid_epoch_checkpoints_resumes_after_
     tf.train.CheckpointManager(old, run.last_checkpoints, 1).save()
     state = TrainingState(run, _tiny_model())
     assert state.restore_last() == (3, 0) and float(state.best_score) == 0.25
+
+
+def test_checkpoints_are_named_by_the_training_step_never_reusing_a_name(tmp_path):
+    run = RunDir(tmp_path / "run")
+    model = _tiny_model()
+    state = TrainingState(run, model)
+    model.optimizer.iterations.assign(13)
+    state.on_epoch_end(0, {"val_mrr_at_5": 0.5})
+    assert os.path.basename(state.best.latest_checkpoint) == "ckpt-13"
+    assert os.path.basename(state.last.latest_checkpoint) == "ckpt-13"
+    state.on_epoch_end(1, {"val_mrr_at_5": 0.4})  # no update between (all skipped): a new name
+    assert os.path.basename(state.last.latest_checkpoint) == "ckpt-14"
+    resumed = TrainingState(run, model)  # the name after a resume is the step's, as before
+    resumed.restore_last()
+    model.optimizer.iterations.assign(26)
+    resumed.on_epoch_end(2, {"val_mrr_at_5": 0.6})
+    assert os.path.basename(resumed.best.latest_checkpoint) == "ckpt-26"

@@ -1,6 +1,7 @@
 """The paper's data protocol: filter, re-index, order by time, cut into sequences, split, save."""
 
 import dataclasses
+import hashlib
 import os
 import pathlib
 import tempfile
@@ -20,7 +21,8 @@ from skiprec_tf.config import (
 )
 from skiprec_tf.errors import DataError
 
-_FORMAT_VERSION = 1
+# 2: adds `sha256`, the checksum of the contents.
+_FORMAT_VERSION = 2
 _WHAT = ("rows", "users", "items")
 _ARRAYS = ("train", "valid", "test", "train_users", "valid_users", "test_users", "item_ids")
 
@@ -299,17 +301,21 @@ class SequenceData:
         return len(self.train) + len(self.valid) + len(self.test)
 
     def save(self, path):
-        """Writes a single `.npz` atomically: a temp file in the same directory, then `os.replace`."""
+        """Writes a single `.npz` atomically: a temp file in the same directory, then `os.replace`.
+
+        The file holds a sha256 of its contents, which `load` checks.
+        """
         path = pathlib.Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {name: getattr(self, name) for name in _ARRAYS}
+        arrays["num_interactions"] = np.int64(self.num_interactions)
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
         try:
             with os.fdopen(fd, "wb") as f:
                 np.savez(
                     f,
-                    num_interactions=np.int64(self.num_interactions),
                     format_version=np.int64(_FORMAT_VERSION),
+                    sha256=np.str_(_checksum(arrays)),
                     **arrays,
                 )
             os.replace(tmp, path)
@@ -319,26 +325,45 @@ class SequenceData:
 
     @classmethod
     def load(cls, path):
-        """Reads a file written by `save`; a missing or foreign file raises `DataError`."""
+        """Reads a file written by `save`.
+
+        Raises:
+          DataError: a missing, foreign or truncated file, or a corrupted one (checksum mismatch).
+        """
         path = pathlib.Path(path)
         if not path.is_file():
             raise DataError(f"{path}: no such file")
+        if not zipfile.is_zipfile(path):
+            raise DataError(f"{path}: not a SequenceData .npz file (not a zip archive)")
         try:
             with np.load(path, allow_pickle=False) as npz:
                 contents = {name: npz[name] for name in npz.files}
-        except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
+        except Exception as exc:  # A damaged zip or .npy fails in many ways (zipfile, numpy).
             raise DataError(f"{path}: not a SequenceData .npz file ({exc})") from exc
         missing = [k for k in (*_ARRAYS, "num_interactions", "format_version") if k not in contents]
         if missing:
             raise DataError(f"{path}: not a SequenceData file, missing {', '.join(missing)}")
-        if int(contents["format_version"]) != _FORMAT_VERSION:
+        version = contents["format_version"].tolist()
+        if version != _FORMAT_VERSION:
             raise DataError(
-                f"{path}: format version {int(contents['format_version'])}, "
-                f"expected {_FORMAT_VERSION}; delete it to rebuild"
+                f"{path}: format version {version}, expected {_FORMAT_VERSION}; "
+                "delete it to rebuild"
             )
+        if str(contents.get("sha256")) != _checksum(contents):
+            raise DataError(f"{path}: checksum mismatch, the file is corrupted")
         return cls(
             **{k: contents[k] for k in _ARRAYS}, num_interactions=contents["num_interactions"]
         )
+
+
+def _checksum(arrays):
+    """The sha256 hex digest of the name, dtype, shape and bytes of each array of a saved file."""
+    digest = hashlib.sha256(f"SequenceData {_FORMAT_VERSION}".encode())
+    for name in (*_ARRAYS, "num_interactions"):
+        array = np.ascontiguousarray(arrays[name])
+        digest.update(f" {name} {array.dtype.str} {array.shape}".encode())
+        digest.update(array.data)
+    return digest.hexdigest()
 
 
 def build_sequence_data(df, *, min_user_items, min_item_users, seq_len, cut, fractions, seed):

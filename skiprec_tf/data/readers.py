@@ -50,6 +50,7 @@ def read_movielens_csv(path):
     if header.replace(" ", "") != _CSV_HEADER:
         raise DataError(
             f"{path}:{lineno}: expected the header '{_CSV_HEADER}', got '{header[:80]}'"
+            f"{format_hint(header, 'movielens_csv')}"
         )
     return _read_delimited(path, path, sep=",", fields=_CSV_FIELDS, first_line=lineno + 1)
 
@@ -316,11 +317,47 @@ def _check_line(path, lineno, line, *, sep, fields):
 
 
 def _other_separator(line, sep, n_fields):
-    """`; it looks <name>-separated ...` if another separator splits `line` into `n_fields`."""
+    """` (the line looks <name>-separated ...)` if another separator splits `line` into
+    `n_fields`, with the data format that reads such lines where one does."""
     for other, name in _SEPARATORS.items():
         if other != sep and len(line.strip().split(other)) == n_fields:
-            return f" (the line looks {name}-separated: is the data format right?)"
+            fmt = _format_of_line(line)
+            suggestion = f"--data_format={fmt}?" if fmt else "is the data format right?"
+            return f" (the line looks {name}-separated: {suggestion})"
     return ""
+
+
+# The data lines of each data format.
+_LAYOUTS = (
+    ("movielens_csv", re.compile(r"^\s*\d+,\d+,[\d.]+,\d+\s*$")),
+    ("movielens_dat", re.compile(r"^\s*\d+::\d+::[\d.]+::\d+\s*$")),
+    ("ml100k", re.compile(r"^\s*\d+\t\d+\t[\d.]+\t\d+\s*$")),
+    ("padded", re.compile(r"^\s*\d+(,\d+){2,}\s*$")),
+    ("sequences", re.compile(r"^\s*\d+( \d+)+\s*$")),
+)
+
+
+def _format_of_line(line):
+    """The data format whose files have lines like `line`, or None."""
+    return next((fmt for fmt, layout in _LAYOUTS if layout.match(line)), None)
+
+
+def format_hint(line, fmt):
+    """` (its lines look like <a layout>: --data_format=<other>)` when `line`, a line of a file that
+    `fmt` cannot read, has the layout of another data format; else ''."""
+    other = _format_of_line(line)
+    if other is None or other == fmt:
+        return ""
+    return f" (its lines look like {_LAYOUT_NAMES[other]}: --data_format={other})"
+
+
+_LAYOUT_NAMES = {
+    "movielens_csv": "a MovieLens ratings.csv's, comma-separated",
+    "movielens_dat": "ML-1M / ML-10M ratings.dat, '::'-separated",
+    "ml100k": "ml-100k's u.data, tab-separated",
+    "padded": "one comma-separated padded sequence per line",
+    "sequences": "one user and their items per line, space-separated",
+}
 
 
 def _check_not_negative(path, lineno, ids, *, names=(), rest=None):

@@ -32,7 +32,8 @@ def cap_blocks(actions, retain_margin, max_blocks):
         tf.debugging.assert_equal(
             tf.size(caps), batch, message="max_blocks: one cap per row of item_ids, or a scalar"
         ),
-        tf.debugging.assert_non_negative(caps, message="max_blocks must be >= 0"),
+        # The request's caps, not `caps`: a negative one is an error even for an empty batch.
+        tf.debugging.assert_non_negative(max_blocks, message="max_blocks must be >= 0"),
     ]
     with tf.control_dependencies(checks):
         caps = tf.identity(caps)

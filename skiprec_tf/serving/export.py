@@ -6,7 +6,6 @@ import tempfile
 
 import numpy as np
 import tensorflow as tf
-from absl import logging
 
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import SkipRec
@@ -262,5 +261,4 @@ def export_saved_model(module: RecommenderServing, export_dir: str, model_name: 
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    logging.info("Exported %s", final)
-    return final
+    return final  # main prints where it went

@@ -109,9 +109,12 @@ def recommend(recommender, items, k: int, repeats: int = 5):
     )
 
 
-def format_recommendations(items, ids, scores, blocks, latency_ms, titles=None) -> str:
+def format_recommendations(
+    items, ids, scores, blocks, latency_ms, titles=None, max_blocks=None
+) -> str:
     """The history, the ranked recommendations with their scores (each item with its title, if
-    `titles` has one), the blocks run and the latency, as the lines `--mode=recommend` prints."""
+    `titles` has one), the blocks run (and the cap `max_blocks`, if given) and the latency, as
+    the lines `--mode=recommend` prints."""
     titles = titles or {}
 
     def name(item):
@@ -122,7 +125,8 @@ def format_recommendations(items, ids, scores, blocks, latency_ms, titles=None) 
         f"  {rank:>2}. {name(item)}  ({score:.3f})"
         for rank, (item, score) in enumerate(zip(ids, scores), 1)
     ]
+    cap = "" if max_blocks is None else f" (capped at --max_blocks={max_blocks})"
     lines.append(
-        f"Blocks run: {blocks}; latency {latency_ms:.1f} ms (median of 5 calls, batch of 1)"
+        f"Blocks run: {blocks}{cap}; latency {latency_ms:.1f} ms (median of 5 calls, batch of 1)"
     )
     return "\n".join(lines)

@@ -136,22 +136,24 @@ def test_delimited_latin1_bytes_name_line_and_field(tmp_path, fmt):
 
 
 @pytest.mark.parametrize(
-    "fmt, line, looks",
+    "fmt, line, looks, suggestion",
     [
-        ("movielens_csv", "1\t2\t3.0\t4", "tab"),
-        ("movielens_dat", "1,2,3.0,4", "comma"),
-        ("ml100k", "1;2;3.0;4", "semicolon"),
-        ("ml100k", "1::2::3.0::4", "'::'"),
+        ("movielens_csv", "1\t2\t3.0\t4", "tab", "--data_format=ml100k?"),
+        ("movielens_dat", "1,2,3.0,4", "comma", "--data_format=movielens_csv?"),
+        ("ml100k", "1;2;3.0;4", "semicolon", "is the data format right?"),
+        ("ml100k", "1::2::3.0::4", "'::'", "--data_format=movielens_dat?"),
     ],
 )
-def test_delimited_wrong_separator_says_what_the_line_looks_like(tmp_path, fmt, line, looks):
+def test_delimited_wrong_separator_says_what_the_line_looks_like(
+    tmp_path, fmt, line, looks, suggestion
+):
     header, _, sep_name, _ = DELIMITED[fmt]
     path = _write(tmp_path, ((header + "\n") if header else "") + line + "\n")
     with pytest.raises(DataError) as info:
         readers.read_interactions(path, fmt)
     assert str(info.value) == (
         f"{path}:{2 if header else 1}: expected 4 {sep_name}-separated fields, got 1 "
-        f"(the line looks {looks}-separated: is the data format right?)"
+        f"(the line looks {looks}-separated: {suggestion})"
     )
 
 
@@ -243,6 +245,31 @@ def test_csv_wrong_header_names_expected_header(tmp_path):
         f"{path}:1: expected the header 'userId,movieId,rating,timestamp', "
         "got 'user,item,rating,timestamp'"
     )
+
+
+@pytest.mark.parametrize(
+    "line, fmt",
+    [
+        ("196\t242\t3\t881250949", "ml100k"),  # ml-100k's u.data
+        ("1::1193::5::978300760", "movielens_dat"),
+        ("1 1193 661 914", "sequences"),
+        ("0,0,0,1193,661", "padded"),
+    ],
+)
+def test_a_file_of_another_format_names_the_format_that_reads_it(tmp_path, line, fmt):
+    path = _write(tmp_path, f"{line}\n{line}\n")
+    with pytest.raises(DataError, match="expected the header") as info:
+        readers.read_movielens_csv(path)
+    assert str(info.value).endswith(f": --data_format={fmt})"), info.value
+    with pytest.raises(DataError) as info:  # no hint where the format itself is the right one
+        readers.read_movielens_csv(_write(tmp_path, "1,2,3.0,4\n"))
+    assert "--data_format" not in str(info.value)
+
+
+def test_a_line_of_another_separator_names_the_format_that_reads_it(tmp_path):
+    path = _write(tmp_path, "1::1193::5::978300760\n")
+    with pytest.raises(DataError, match=r"'::'-separated: --data_format=movielens_dat\?\)"):
+        readers.read_ml100k(path)
 
 
 def test_csv_without_header_is_an_error(tmp_path):

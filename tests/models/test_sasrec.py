@@ -1,6 +1,7 @@
 """SASRec+: shapes, identity at initialisation, positions counted from the right, training."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig
@@ -52,6 +53,7 @@ def test_dropout_acts_in_training_only():
     assert np.abs(first - second).max() > 1e-3
 
 
+@pytest.mark.slow
 def test_a_few_steps_reduce_the_loss_on_the_synthetic_default():
     data = load_data(DataConfig(synthetic_users=300, synthetic_items=40, seq_len=10))
     for model_config, policy in [

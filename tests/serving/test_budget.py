@@ -144,6 +144,7 @@ print(json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_the_export_serves_the_budget_in_a_fresh_process(serving, tmp_path):
     module, inputs = serving
     num_blocks = len(module.residual_blocks)

@@ -68,6 +68,7 @@ def _serve_in_fresh_process(path, requests):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
+@pytest.mark.slow
 def test_export_round_trip_without_skiprec_tf(tiny_run_of_each_backbone, tmp_path):
     run_dir = tiny_run_of_each_backbone
     result = run_main(
@@ -110,6 +111,7 @@ def test_serving_equals_the_masked_training_model(tiny_run_of_each_backbone):
         np.testing.assert_allclose(scores, model(inputs[row : row + 1])[:, 1:], atol=1e-5)
 
 
+@pytest.mark.slow
 def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_run_of_each_backbone, tmp_path):
     config, model, item_ids = RunDir(tiny_run_of_each_backbone).load_model()
     path = export_saved_model(
@@ -148,6 +150,7 @@ def test_saved_model_cli_lists_signatures_of_stock_ops(tiny_run_of_each_backbone
     assert any(n.op in ("While", "StatelessWhile") for n in nodes)
 
 
+@pytest.mark.slow
 def test_tf_serving_replays_the_warmup_requests_in_a_session(tiny_run_of_each_backbone, tmp_path):
     """As TF Serving does at load: each request runs its signature in the loaded session."""
     config, model, item_ids = RunDir(tiny_run_of_each_backbone).load_model()
@@ -169,6 +172,7 @@ def test_right_align():
     np.testing.assert_array_equal(right_align(rows, 6)[0], [0, 0, 0, 0, 3, 4])
 
 
+@pytest.mark.slow
 def test_a_failed_export_leaves_no_version_directory(tiny_skiprec_run, tmp_path, monkeypatch):
     config, model, item_ids = RunDir(tiny_skiprec_run).load_model()
     serving = RecommenderServing(model, item_ids, config.data.input_length)

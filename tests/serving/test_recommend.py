@@ -88,6 +88,9 @@ def test_format_recommendations_with_and_without_titles():
         "   1. 3  (0.500)",
         "   2. 4  (0.250)",
     ]
+    assert format_recommendations(*args, max_blocks=1).splitlines()[-1] == (
+        "Blocks run: 3 (capped at --max_blocks=1); latency 1.2 ms (median of 5 calls, batch of 1)"
+    )
 
 
 def test_describe_exclusion_of_an_export_with_and_without_serving_info():
@@ -96,6 +99,7 @@ def test_describe_exclusion_of_an_export_with_and_without_serving_info():
     assert "not recorded" in describe_exclusion(None)
 
 
+@pytest.mark.slow
 def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tmp_path):
     item_ids = RunDir(tiny_skiprec_run).read_item_ids()
     history = [int(i) for i in item_ids[1:4]]
@@ -115,6 +119,7 @@ def test_recommend_command_prints_titles_blocks_and_latency(tiny_skiprec_run, tm
     assert "History items: may be recommended" in result.stdout, result.stdout
 
 
+@pytest.mark.slow
 def test_recommend_command_with_a_budget_runs_at_most_max_blocks(tiny_skiprec_run):
     history = [int(i) for i in RunDir(tiny_skiprec_run).read_item_ids()[1:4]]
     result = run_main(
@@ -123,15 +128,27 @@ def test_recommend_command_with_a_budget_runs_at_most_max_blocks(tiny_skiprec_ru
         "--exclude_history",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    assert "Blocks run: 0;" in result.stdout, result.stdout
+    assert "Blocks run: 0 (capped at --max_blocks=0);" in result.stdout, result.stdout
     assert "History items: excluded" in result.stdout, result.stdout
     recommended = result.stdout.split("Recommended:")[1].splitlines()[1:4]
     assert not any(line.split()[1] in map(str, history) for line in recommended), result.stdout
 
 
+@pytest.mark.slow
 def test_recommend_command_says_when_no_item_is_known(tiny_skiprec_run):
     result = run_main(
         "--mode=recommend", f"--run_dir={tiny_skiprec_run}", "--items=-1,999999999", "--top_k=2"
     )
     assert result.returncode == 0, result.stderr
     assert "No item of --items is in the model's catalogue" in result.stdout, result.stdout
+
+
+@pytest.mark.slow
+def test_export_command_prints_one_line(tiny_skiprec_run, tmp_path):
+    result = run_main(
+        "--mode=export", f"--run_dir={tiny_skiprec_run}", f"--export_dir={tmp_path}",
+        "--model_name=tiny",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [f"Exported {tiny_skiprec_run} to {tmp_path}/tiny/1"]
+    assert "Exported" not in result.stderr, result.stderr

@@ -6,6 +6,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 _PACKAGE = _REPO / "skiprec_tf"
 _TRAINING_FILES = ("trainer.py", "callbacks.py", "two_stage.py", "analysis.py")
@@ -53,6 +55,7 @@ def test_training_modules_have_no_import_of_serving():
     )
 
 
+@pytest.mark.slow
 def test_importing_training_modules_loads_no_serving_module():
     script = (
         "import importlib, sys\n"

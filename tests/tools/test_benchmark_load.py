@@ -21,6 +21,7 @@ def saved_model(tiny_skiprec_run, tmp_path_factory):
     return export_saved_model(serving, str(tmp_path_factory.mktemp("export")), "m")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("warmup", [True, False])
 def test_benchmark_load_prints_load_warmup_and_first_requests(saved_model, warmup):
     result = subprocess.run(

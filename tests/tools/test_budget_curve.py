@@ -17,6 +17,7 @@ from skiprec_tf.run_dir import RunDir
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
+@pytest.mark.slow
 def test_budget_curve_of_a_tiny_run(tiny_skiprec_run, tmp_path):
     out = tmp_path / "budget.json"
     result = subprocess.run(

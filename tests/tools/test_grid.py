@@ -6,6 +6,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -27,6 +29,7 @@ def _grid(out_dir, *args):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_ranks_settings_by_mean_validation_and_hides_test_figures(tmp_path):
     # The better test figure belongs to the setting with the worse validation score.
     _finished(tmp_path, "dropout=0_seed0", 0.020, 0.05)

@@ -6,6 +6,8 @@ import pathlib
 import subprocess
 import sys
 
+import pytest
+
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 
 
@@ -38,6 +40,7 @@ def test_draws_the_chosen_columns_of_every_run(tmp_path):
     assert out.stat().st_size > 0 and f"Wrote {out}" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_missing_column_or_a_spec_without_a_name_is_a_clear_error(tmp_path):
     a = _history(tmp_path, "a", [0.6])
     result = _curves(tmp_path, f"--runs=a={a}", "--metrics=val_mrr_at_5", "--out_png=x.png")
