@@ -4,6 +4,9 @@ Builds the model and data of a flagfile exactly as `skiprec_tf.main` does, runs 
 (graph tracing), then times `--timed_epochs` epochs one by one and prints the median
 sequences/second and seconds/step, and the process's peak resident memory.
 
+--threads=N runs TensorFlow with N intra-op and N inter-op threads (0: TensorFlow's default, one
+per core), e.g. --threads=1 to compare with other libraries on one thread each.
+
 Example (the figure quoted in the closing notes: d = 64, 32 blocks, t = 20, batch 256):
   python tools/benchmark_train.py --flagfile=flags/mlsmall_plus.cfg \
       --data_path=../shared/data/ml-latest-small/ratings.csv --timed_epochs=5
@@ -15,11 +18,15 @@ import sys
 import time
 
 import keras
+import tensorflow as tf
 from absl import app, flags
 
 from skiprec_tf import main as skiprec_main
 
-flags.DEFINE_integer("timed_epochs", 3, "Epochs timed after the warm-up epoch.")
+flags.DEFINE_integer("timed_epochs", 3, "Epochs timed after the warm-up epoch.", lower_bound=1)
+flags.DEFINE_integer(
+    "threads", 0, "Intra-op and inter-op threads of TensorFlow; 0 lets it choose.", lower_bound=0
+)
 FLAGS = flags.FLAGS
 
 
@@ -41,6 +48,8 @@ def _peak_rss_mib() -> float:
 
 def main(argv):
     del argv
+    tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)  # before any op runs
+    tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
     from skiprec_tf.data.pipeline import steps_per_epoch, training_batches
     from skiprec_tf.data.sources import load_data
     from skiprec_tf.trainer import build_model
@@ -48,7 +57,7 @@ def main(argv):
     config = skiprec_main.config_from_flags()
     data = load_data(config.data)
     rss_data = _peak_rss_mib()
-    model = build_model(config, data.num_items, data.seq_len)
+    model = build_model(config, data.num_items)
     batch, epochs = config.train.batch_size, 1 + FLAGS.timed_epochs
     steps = steps_per_epoch(len(data.train), batch)
     timer = EpochTimer()
@@ -66,6 +75,7 @@ def main(argv):
     print(
         f"\nconfig: data={config.data.name} d={m.embedding_dim} blocks={m.num_blocks} "
         f"t={config.data.seq_len} batch={batch} softmax={m.softmax} jit_compile={config.train.jit_compile}"
+        f" threads={FLAGS.threads or 'TF default'}"
     )
     print(f"warm-up epoch (tracing): {timer.seconds[0]:.1f} s")
     print(
