@@ -65,7 +65,9 @@ flags.DEFINE_integer(
     "Recommend mode: run at most this many blocks (the compute budget).",
     lower_bound=0,
 )
-flags.DEFINE_string("titles", "", "Recommend mode: movies.csv or u.item, for titles.")
+flags.DEFINE_string(
+    "titles", "", "Recommend mode: movies.csv, movies.dat (ML-1M) or u.item, for titles."
+)
 
 FLAGS = flags.FLAGS
 

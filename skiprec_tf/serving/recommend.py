@@ -80,11 +80,16 @@ def _saved_model_path(export_dir: str) -> str:
 
 
 def read_titles(path: str) -> dict:
-    """Raw item id -> title from MovieLens `movies.csv` (movieId,title,...) or ml-100k `u.item`."""
+    """Raw item id -> title from MovieLens `movies.csv` (movieId,title,...), ML-1M / ML-10M
+    `movies.dat` (MovieID::Title::Genres, Latin-1) or ml-100k `u.item`."""
     if not os.path.isfile(path):
         raise DataError(f"{path}: no such file")
     if path.endswith("u.item"):
         table = pd.read_csv(path, sep="|", header=None, encoding="latin-1", usecols=[0, 1])
+    elif path.endswith(".dat"):
+        with open(path, encoding="latin-1") as f:
+            rows = [line.rstrip("\n").split("::")[:2] for line in f if line.strip()]
+        table = pd.DataFrame(rows)
     else:
         table = pd.read_csv(path, usecols=[0, 1])
     return dict(zip(table.iloc[:, 0].astype("int64"), table.iloc[:, 1].astype(str)))

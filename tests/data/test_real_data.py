@@ -50,3 +50,20 @@ def test_t20_subsequence_counts_near_readme(shared_data_dir, folder, name, fmt, 
     assert abs(data.num_sequences - expected) / expected < 0.02
     assert data.train.shape[1] == 20 and data.train[:, -1].min() > 0  # Newest slot never padding.
     assert len(data.train) == round(0.8 * data.num_sequences)
+
+
+def test_ml_1m_counts_and_the_ml20_protocol_split(shared_data_dir):
+    """ML-1M as flags/ml1m_plus.cfg reads it: the counts and the split its README gives."""
+    from skiprec_tf.serving.recommend import read_titles
+
+    df = readers.read_user_sequences(shared_data_dir / "ml-1m" / "ml-1m.txt")
+    assert _summary(df) == (1_000_209, 6_040, 3_706)
+    data = preprocess.build_sequence_data(
+        df, min_user_items=10, min_item_users=5, seq_len=20, cut="subsequences",
+        fractions=(0.8, 0.05, 0.15), seed=0,
+    )  # fmt: skip
+    assert (len(data.train), len(data.valid), len(data.test)) == (42_095, 2_631, 7_893)
+    assert data.num_items == 3_416
+    titles = read_titles(str(shared_data_dir / "ml-1m" / "movies.dat"))
+    assert titles[1] == "Toy Story (1995)" and len(titles) == 3_883
+    assert set(data.item_ids[1:].tolist()) <= set(titles)

@@ -42,6 +42,20 @@ def test_read_titles_of_ml100k_u_item_in_latin_1(tmp_path):
     }
 
 
+def test_read_titles_of_ml1m_movies_dat_in_latin_1(tmp_path):
+    path = tmp_path / "movies.dat"
+    path.write_bytes(
+        "1::Toy Story (1995)::Animation|Children's|Comedy\n"
+        "3845::And God Created Woman (Et Dieu\xe9cr\xe9a la femme) (1956)::Drama\n\n".encode(
+            "latin-1"
+        )
+    )
+    assert read_titles(str(path)) == {
+        1: "Toy Story (1995)",
+        3845: "And God Created Woman (Et Dieu\xe9cr\xe9a la femme) (1956)",
+    }
+
+
 def test_read_titles_of_a_missing_file_names_it(tmp_path):
     path = str(tmp_path / "movies.csv")
     with pytest.raises(DataError, match=re.escape(path)):
