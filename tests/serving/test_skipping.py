@@ -53,8 +53,10 @@ def _masked(hidden, actions, blocks, padding_mask):
 def _run(hidden, actions, blocks, padding_mask=None):
     if padding_mask is None:
         padding_mask = tf.zeros(tf.shape(hidden)[:2], tf.bool)
-    counting = RowCountingBlocks(stack_blocks(blocks))
-    output = tf.function(run_retained_blocks)(hidden, actions, counting, padding_mask)
+    stacked = stack_blocks(blocks)
+    counting = RowCountingBlocks(stacked)
+    context = stacked.block_context(padding_mask)
+    output = tf.function(run_retained_blocks)(hidden, actions, counting, context)
     return output, counting.rows_seen.numpy().tolist()
 
 
