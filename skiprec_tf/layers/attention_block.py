@@ -49,17 +49,9 @@ def attention_mask(padding_mask):
     return causal & (visible_keys | diagonal)
 
 
-def attention_bias(padding_mask):
-    """`attention_mask` as the `[batch, 1, seq_len, seq_len]` float32 term added to the attention
-    logits: 0 where query i may attend to key j, `MASKED` where not. Made once per forward pass
-    and shared by every block (serving), not rebuilt in each."""
-    return tf.where(attention_mask(padding_mask), 0.0, MASKED)
-
-
 def self_attention(inputs, weights: AttentionWeights, mask, num_heads: int):
     """Multi-head scaled dot-product self-attention of `inputs` `[batch, seq_len, d]` under
-    `mask`, then W_O. `mask` is a boolean `attention_mask` or its float `attention_bias` (added
-    to the logits: the same softmax, as a masked logit's probability is 0 either way)."""
+    `mask` (`attention_mask`), then W_O."""
     batch, seq_len = tf.shape(inputs)[0], tf.shape(inputs)[1]
     channels = inputs.shape[-1]
     head_dim = channels // num_heads
@@ -72,7 +64,7 @@ def self_attention(inputs, weights: AttentionWeights, mask, num_heads: int):
         heads(k) for k in (weights.query_kernel, weights.key_kernel, weights.value_kernel)
     )
     logits = tf.matmul(query, key, transpose_b=True) / tf.sqrt(float(head_dim))
-    logits = logits + mask if mask.dtype.is_floating else tf.where(mask, logits, MASKED)
+    logits = tf.where(mask, logits, MASKED)
     attended = tf.matmul(tf.nn.softmax(logits, axis=-1), value)
     attended = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [batch, seq_len, channels])
     return attended @ weights.output_kernel + weights.output_bias
@@ -95,8 +87,7 @@ def attention_block(inputs, weights: AttentionWeights, mask, num_heads: int, dro
 
     The one implementation of the block: the Keras layer and the stacked serving weights call
     it. `dropout`, a callable or None, drops units of each sublayer's output (training only).
-    Input and output shape `[batch, seq_len, d]`; `mask` from `attention_mask` or
-    `attention_bias`.
+    Input and output shape `[batch, seq_len, d]`; `mask` from `attention_mask`.
     """
     drop = dropout or (lambda x: x)
     attended = self_attention(

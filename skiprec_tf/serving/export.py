@@ -191,12 +191,13 @@ class RecommenderServing(tf.Module):
     def run_blocks(self, hidden, actions, padding_mask, static: bool = False):
         """E_N from E_0: the retained blocks only (Eq. 5), or the served blocks (`static`)."""
         block = self.residual_blocks.read()
-        context = self.residual_blocks.block_context(padding_mask)  # once for all blocks
         if static:  # every served block, in order: a static network's fastest plan
             for l in self.served:
-                hidden = block(l, hidden, context)
+                hidden = block(l, hidden, padding_mask)
             return hidden
-        return run_retained_blocks(hidden, actions, block, context)
+        if not self.residual_blocks.reads_padding:
+            padding_mask = None  # no rows of it to gather for blocks that do not read it
+        return run_retained_blocks(hidden, actions, block, padding_mask)
 
     def recommend(self, item_ids, k, max_blocks=None):
         item_ids, k = checked_request(item_ids, k)

@@ -7,7 +7,7 @@ import tensorflow as tf
 SKIPPED, SOME_ROWS, ALL_ROWS = 0, 1, 2
 
 
-def run_retained_blocks(hidden, actions, block, context=None):
+def run_retained_blocks(hidden, actions, block, padding_mask=None):
     """E_l = block_l(E_{l-1}) for the rows with actions[:, l] = 1, E_{l-1} for the others (Eq. 5).
 
     Unlike the masked training form, a block is computed only for the rows that retain it, with
@@ -25,19 +25,21 @@ def run_retained_blocks(hidden, actions, block, context=None):
     Args:
       hidden: `[batch, seq_len, d]` block input E_0.
       actions: `[batch, N]`, 1 = retain.
-      block: `(l, hidden, context)` -> block l's output `[batch, seq_len, d]`; `l` is a
+      block: `(l, hidden, padding_mask)` -> block l's output `[batch, seq_len, d]`; `l` is a
         Python int or (the one-user plan) an int32 scalar tensor.
-      context: a per-row tensor every block reads beside its input (SASRec+'s attention bias
-        `[batch, 1, seq_len, seq_len]`), or None; a block run on some rows gets their rows.
+      padding_mask: `[batch, seq_len]` True at padding, for blocks that need it (SASRec+'s), or
+        None; a block run on some rows gets their rows of it.
 
     Returns:
       `[batch, seq_len, d]` E_N^adaptive.
     """
     if tf.executing_eagerly():
         plan = _one_user if hidden.shape[0] == 1 else _several_users
-        return plan(hidden, actions, block, context)
+        return plan(hidden, actions, block, padding_mask)
     several_users, one_user = (
-        optimized_call(lambda hidden, actions, plan=plan: plan(hidden, actions, block, context))
+        optimized_call(
+            lambda hidden, actions, plan=plan: plan(hidden, actions, block, padding_mask)
+        )
         for plan in (_several_users, _one_user)
     )
     # The public switch_case is lowered to switch/merge, as fast here as the non-lowered case op
@@ -48,19 +50,19 @@ def run_retained_blocks(hidden, actions, block, context=None):
     )
 
 
-def _one_user(hidden, actions, block, context):
+def _one_user(hidden, actions, block, padding_mask):
     # reduce_max over the one row (rather than [0]) keeps the trace valid for any batch.
     retained = tf.cast(tf.where(tf.reduce_max(actions, axis=0) > 0)[:, 0], tf.int32)
     count = tf.size(retained)
     _, hidden = tf.while_loop(
         lambda j, hidden: j < count,
-        lambda j, hidden: (j + 1, block(retained[j], hidden, context)),
+        lambda j, hidden: (j + 1, block(retained[j], hidden, padding_mask)),
         (tf.constant(0), hidden),
     )
     return hidden
 
 
-def _several_users(hidden, actions, block, context):
+def _several_users(hidden, actions, block, padding_mask):
     batch = tf.shape(hidden)[0]
     active = tf.reduce_sum(tf.cast(actions > 0, tf.int32), axis=0)
     cases = tf.where(active == batch, ALL_ROWS, tf.where(active == 0, SKIPPED, SOME_ROWS))
@@ -68,18 +70,18 @@ def _several_users(hidden, actions, block, context):
         branches = [None] * 3
         branches[SKIPPED] = lambda hidden=hidden: hidden
         branches[SOME_ROWS] = lambda hidden=hidden, l=l: _gather_run_scatter(
-            functools.partial(block, l), hidden, context, actions[:, l] > 0
+            functools.partial(block, l), hidden, padding_mask, actions[:, l] > 0
         )
-        branches[ALL_ROWS] = lambda hidden=hidden, l=l: block(l, hidden, context)
+        branches[ALL_ROWS] = lambda hidden=hidden, l=l: block(l, hidden, padding_mask)
         hidden = tf.switch_case(case, branches)
     return hidden
 
 
-def _gather_run_scatter(block, hidden, context, retain):
+def _gather_run_scatter(block, hidden, padding_mask, retain):
     rows = tf.where(retain)
-    if context is not None:
-        context = tf.gather_nd(context, rows)
-    output = block(tf.gather_nd(hidden, rows), context)
+    if padding_mask is not None:
+        padding_mask = tf.gather_nd(padding_mask, rows)
+    output = block(tf.gather_nd(hidden, rows), padding_mask)
     return tf.tensor_scatter_nd_update(hidden, rows, output)
 
 

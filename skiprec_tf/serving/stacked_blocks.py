@@ -6,7 +6,7 @@ import numpy as np
 import tensorflow as tf
 
 from skiprec_tf.layers import NextItNetBlock, SelfAttentionBlock
-from skiprec_tf.layers.attention_block import AttentionWeights, attention_bias, attention_block
+from skiprec_tf.layers.attention_block import AttentionWeights, attention_block, attention_mask
 from skiprec_tf.layers.causal_conv import seq_len_of
 from skiprec_tf.layers.residual_block import BlockWeights, block_taps, nextitnet_block
 
@@ -33,10 +33,7 @@ class _Stacked(tf.Module):
     against 5.3 ms, at d = 256).
     """
 
-    def block_context(self, padding_mask):
-        """What every block of a request reads beside its input, made once per request: None
-        here (blocks that do not read padding)."""
-        del padding_mask
+    reads_padding = False  # whether a block reads the padding mask it is given
 
     def __init__(self, blocks, fields):
         super().__init__(name="stacked_blocks")
@@ -101,15 +98,12 @@ class StackedAttentionBlocks(_Stacked):
       blocks: the trained blocks, all of the same width and number of heads.
     """
 
+    reads_padding = True
+
     def __init__(self, blocks):
         super().__init__(blocks, AttentionWeights)
         self.num_heads = blocks[0].num_heads
 
-    def block_context(self, padding_mask):
-        """The request's `attention_bias` `[batch, 1, seq_len, seq_len]`, made once and read by
-        every block (the mask was rebuilt in each block before)."""
-        return attention_bias(padding_mask)
-
-    def _block(self, weights, l, hidden, bias):
+    def _block(self, weights, l, hidden, padding_mask):
         block_weights = AttentionWeights(*(kind[l] for kind in weights))
-        return attention_block(hidden, block_weights, bias, self.num_heads)
+        return attention_block(hidden, block_weights, attention_mask(padding_mask), self.num_heads)

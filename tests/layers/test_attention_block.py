@@ -5,12 +5,7 @@ import pytest
 import tensorflow as tf
 
 from skiprec_tf.layers import SelfAttentionBlock
-from skiprec_tf.layers.attention_block import (
-    MASKED,
-    attention_bias,
-    attention_block,
-    attention_mask,
-)
+from skiprec_tf.layers.attention_block import attention_mask
 
 T, D = 7, 8
 
@@ -66,24 +61,6 @@ def test_the_mask_is_causal_and_never_empty():
     assert not np.triu(mask[1], k=1).any(), "no later key"
     np.testing.assert_array_equal(mask[0, 1], [False, True, False, False])  # padding: itself
     np.testing.assert_array_equal(mask[0, 3], [False, False, True, True])  # items: items only
-
-
-def test_the_bias_gives_the_same_outputs_and_gradients_as_the_mask():
-    padding = tf.constant([[True] * 3 + [False] * (T - 3), [False] * T, [True] * T])
-    bias = attention_bias(padding)
-    np.testing.assert_array_equal(bias.numpy() == 0.0, attention_mask(padding).numpy())
-    assert bias.dtype == tf.float32 and set(np.unique(bias.numpy())) <= {0.0, MASKED}
-    block, x = _trained_block(), _hidden()
-    outputs, grads = [], []
-    for mask in (attention_mask(padding), bias):
-        with tf.GradientTape() as tape:
-            tape.watch(x)
-            y = attention_block(x, block.block_weights, mask, block.num_heads)
-            loss = tf.reduce_sum(y * y)
-        outputs.append(y.numpy())
-        grads.append(tape.gradient(loss, x).numpy())
-    np.testing.assert_array_equal(outputs[0], outputs[1])
-    np.testing.assert_allclose(grads[0], grads[1], rtol=1e-6, atol=1e-6)
 
 
 def test_dropout_acts_in_training_only():

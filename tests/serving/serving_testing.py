@@ -45,7 +45,7 @@ class RowCountingBlocks:
         self.block = stacked.read()
         self.rows_seen = tf.Variable(tf.zeros([len(stacked)], tf.int32), trainable=False)
 
-    def __call__(self, l, hidden, context):
+    def __call__(self, l, hidden, padding_mask):
         rows = tf.one_hot(l, self.rows_seen.shape[0], dtype=tf.int32) * tf.shape(hidden)[0]
         self.rows_seen.assign_add(rows)
-        return self.block(l, hidden, context)
+        return self.block(l, hidden, padding_mask)

@@ -53,10 +53,8 @@ def _masked(hidden, actions, blocks, padding_mask):
 def _run(hidden, actions, blocks, padding_mask=None):
     if padding_mask is None:
         padding_mask = tf.zeros(tf.shape(hidden)[:2], tf.bool)
-    stacked = stack_blocks(blocks)
-    counting = RowCountingBlocks(stacked)
-    context = stacked.block_context(padding_mask)
-    output = tf.function(run_retained_blocks)(hidden, actions, counting, context)
+    counting = RowCountingBlocks(stack_blocks(blocks))
+    output = tf.function(run_retained_blocks)(hidden, actions, counting, padding_mask)
     return output, counting.rows_seen.numpy().tolist()
 
 
