@@ -14,8 +14,8 @@ SLOW_KINDS = ("integration", "kill", "multi_worker")
 def pytest_configure(config):
     config.addinivalue_line(
         "markers",
-        "slow: the second tier (fresh processes, exports, resumes, real data; about "
-        "10 minutes): `pytest -m slow`",
+        "slow: the second tier (fresh processes, exports, resumes, real data, tools; about "
+        "12 minutes): `pytest -m slow`",
     )
     config.addinivalue_line(
         "markers", "integration: real-data or slow tests (need SKIPREC_DATA_DIR)"
