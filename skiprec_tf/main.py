@@ -74,27 +74,34 @@ FLAGS = flags.FLAGS
 
 def config_from_flags() -> RunConfig:
     """The frozen `RunConfig` of the parsed flags (raises `ConfigError` naming a bad flag); with
-    --resume, that of the run in --run_dir with the flags given that a resumed run may change."""
-    if FLAGS.resume:
-        if not FLAGS.run_dir:
-            raise ConfigError("--resume needs --run_dir, the run to continue")
-        if FLAGS.overwrite:
-            raise ConfigError("--resume continues the run in --run_dir, --overwrite replaces it")
-        from skiprec_tf.run_dir import RunDir
+    --resume, that of the run in --run_dir with the flags given that a resumed run may change.
+    A SkipRec config whose policy would never train is refused (--epochs may change on resume)."""
+    config = _resumed_config() if FLAGS.resume else _new_config()
+    config.check_policy_trains()
+    return config
 
-        run = RunDir(FLAGS.run_dir)
-        if not os.path.isdir(run.path) or not run.has_config():
-            missing = "does not exist" if not os.path.isdir(run.path) else "has no config.json"
-            raise ConfigError(f"--resume: {run.path} {missing}, there is no run to continue")
-        config = config_flags.resumed_config(run.read_config(), FLAGS, run_dir=FLAGS.run_dir)
-        config.check_policy_trains()  # --epochs may have changed
-        return config
+
+def _resumed_config() -> RunConfig:
+    """The config of the run in --run_dir, with the flags given that a resume may change."""
+    if not FLAGS.run_dir:
+        raise ConfigError("--resume needs --run_dir, the run to continue")
+    if FLAGS.overwrite:
+        raise ConfigError("--resume continues the run in --run_dir, --overwrite replaces it")
+    from skiprec_tf.run_dir import RunDir
+
+    run = RunDir(FLAGS.run_dir)
+    if not os.path.isdir(run.path) or not run.has_config():
+        missing = "does not exist" if not os.path.isdir(run.path) else "has no config.json"
+        raise ConfigError(f"--resume: {run.path} {missing}, there is no run to continue")
+    return config_flags.resumed_config(run.read_config(), FLAGS, run_dir=FLAGS.run_dir)
+
+
+def _new_config() -> RunConfig:
+    """The config of the flags, in --run_dir or a new runs/<data_name>_<model>_<time>."""
     run_dir = FLAGS.run_dir or os.path.join(
         "runs", f"{FLAGS.data_name}_{FLAGS.model}_{time.strftime('%Y%m%d-%H%M%S')}"
     )
-    config = config_flags.config_from_flags(FLAGS, run_dir=run_dir, resume=False)
-    config.check_policy_trains()
-    return config
+    return config_flags.config_from_flags(FLAGS, run_dir=run_dir, resume=False)
 
 
 def run(config: RunConfig, overwrite: bool = False) -> dict:

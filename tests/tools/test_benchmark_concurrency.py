@@ -1,20 +1,16 @@
 """tools/benchmark_concurrency.py on a tiny export: a row of latencies and throughputs per number
 of concurrent clients and batch size, all of them positive."""
 
-import os
-import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
+from tools_testing import run_tool
 
 from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 
 pytestmark = pytest.mark.slow  # the second tier (conftest.py)
 
-_REPO = pathlib.Path(__file__).resolve().parents[2]
 _ROW = re.compile(r"^\s*(\d+)\s+(\d+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s+([\d.]+)\s*$")
 
 
@@ -26,11 +22,7 @@ def saved_model(tiny_skiprec_run, tmp_path_factory):
 
 
 def _run(*flags):
-    return subprocess.run(
-        [sys.executable, str(_REPO / "tools" / "benchmark_concurrency.py"), *flags],
-        capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )  # fmt: skip
+    return run_tool("benchmark_concurrency.py", *flags)
 
 
 @pytest.mark.parametrize("loader", ["session", "eager"])

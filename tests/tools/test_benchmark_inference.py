@@ -1,15 +1,11 @@
 """tools/benchmark_inference.py on two tiny SkipRec runs (NextItNet+ and SASRec+ backbones), on
 one thread: both tables print a row per model with positive speeds and latencies."""
 
-import os
-import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
+from tools_testing import run_tool
 
-_REPO = pathlib.Path(__file__).resolve().parents[2]
 _NUMBER = r"(-?[\d.]+)x?"
 
 
@@ -28,12 +24,10 @@ def _rows(table: str, names, columns: int) -> dict:
 
 @pytest.mark.slow
 def test_benchmark_inference_of_two_tiny_runs(tiny_skiprec_run, tiny_sasrec_skiprec_run):
-    result = subprocess.run(
-        [sys.executable, str(_REPO / "tools" / "benchmark_inference.py"),
-         f"--runs=NextItNet-RL={tiny_skiprec_run},SASRec-RL={tiny_sasrec_skiprec_run}",
-         "--rounds=1", "--single_requests=5", "--inter_op_threads=1", "--intra_op_threads=1"],
-        cwd=_REPO, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
+    result = run_tool(
+        "benchmark_inference.py",
+        f"--runs=NextItNet-RL={tiny_skiprec_run},SASRec-RL={tiny_sasrec_skiprec_run}",
+        "--rounds=1", "--single_requests=5", "--inter_op_threads=1", "--intra_op_threads=1",
     )  # fmt: skip
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout

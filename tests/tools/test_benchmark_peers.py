@@ -2,14 +2,11 @@
 alone, and beside RecBole when SKIPREC_PEER_PYTHON names a python with recbole and torch."""
 
 import os
-import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
+from tools_testing import run_tool
 
-_REPO = pathlib.Path(__file__).resolve().parents[2]
 _TINY = [
     "--models=nextitnet_plus,sasrec_plus", "--embedding_dim=8", "--num_blocks=2",
     "--synthetic_items=30", "--synthetic_users=40", "--seq_len=6", "--batch_size=16",
@@ -19,11 +16,7 @@ _NUMBER = r"([\d,]+|-)"
 
 
 def _run_tool(*args):
-    result = subprocess.run(
-        [sys.executable, str(_REPO / "tools" / "benchmark_peers.py"), *_TINY, *args],
-        capture_output=True, text=True, timeout=600, check=False,
-        env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )  # fmt: skip
+    result = run_tool("benchmark_peers.py", *_TINY, *args, timeout=600)
     assert result.returncode == 0, result.stderr[-3000:]
     return result.stdout
 

@@ -1,17 +1,13 @@
 """tools/benchmark_skiprec.py with the ml-latest-small flagfiles shrunk to a tiny synthetic case
 (one seed, one epoch): it trains the six models, and its table shows their metrics.json."""
 
-import os
-import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
+from tools_testing import run_tool
 
 from skiprec_tf.run_dir import RunDir
 
-_REPO = pathlib.Path(__file__).resolve().parents[2]
 _TINY = ("--data_name=synthetic,--data_format=synthetic,--synthetic_users=200,"
          "--synthetic_items=30,--seq_len=10,--embedding_dim=8,--num_blocks=2,--batch_size=64,"
          "--epochs=1,--warmup_epochs=0,--jit_compile=false,--cache_dir=")  # fmt: skip
@@ -22,12 +18,13 @@ _CELL = r"(-?[\d.]+) ± ([\d.]+)"
 
 @pytest.mark.slow
 def test_benchmark_skiprec_table_of_one_tiny_seed(tmp_path):
-    result = subprocess.run(
-        [sys.executable, str(_REPO / "tools" / "benchmark_skiprec.py"), "--seeds=0",
-         f"--out_dir={tmp_path}", f"--extra={_TINY}"],
-        cwd=_REPO, capture_output=True, text=True, timeout=600, check=False,
-        env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )  # fmt: skip
+    result = run_tool(
+        "benchmark_skiprec.py",
+        "--seeds=0",
+        f"--out_dir={tmp_path}",
+        f"--extra={_TINY}",
+        timeout=600,
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "1 seeds (0), mean ± std, test split:" in out

@@ -1,27 +1,18 @@
 """tools/benchmark_train.py on a tiny synthetic configuration, on one thread: it trains the
 warm-up and timed epochs and prints positive throughput, time per step and peak memory."""
 
-import os
-import pathlib
 import re
-import subprocess
-import sys
 
 import pytest
+from tools_testing import run_tool
 
-_REPO = pathlib.Path(__file__).resolve().parents[2]
 _TINY = ["--data_format=synthetic", "--synthetic_users=300", "--synthetic_items=30", "--seq_len=10",
          "--embedding_dim=8", "--num_blocks=2", "--batch_size=64", "--cache_dir="]  # fmt: skip
 
 
 @pytest.mark.slow
 def test_benchmark_train_prints_throughput_step_time_and_memory():
-    result = subprocess.run(
-        [sys.executable, str(_REPO / "tools" / "benchmark_train.py"), *_TINY, "--timed_epochs=2",
-         "--threads=1"],
-        cwd=_REPO, capture_output=True, text=True, timeout=300, check=False,
-        env={**os.environ, "PYTHONPATH": str(_REPO), "TF_CPP_MIN_LOG_LEVEL": "3"},
-    )  # fmt: skip
+    result = run_tool("benchmark_train.py", *_TINY, "--timed_epochs=2", "--threads=1")
     assert result.returncode == 0, result.stderr[-3000:]
     out = result.stdout
     assert "config: data=synthetic d=8 blocks=2 t=10 batch=64" in out
