@@ -266,6 +266,14 @@ class PolicyConfig:
         "how its batches are split, and --strategy=mirrored|multi_worker trains as one process "
         "with the same global batch.",
     )
+    skip_in_training: bool = option(
+        False,
+        "SkipRec-RL: run each block in training only on the users whose policy retains it, as "
+        "the served model does, instead of on every user with the skips masked out (the authors' "
+        "code); the same losses and gradients at a cost that falls with the blocks used. Not "
+        "with --jit_compile (the retaining users are known only at run time) nor "
+        "--model=skiprec_gumbel (its gradient needs the skipped blocks' outputs).",
+    )
 
     policy: str = option(
         "cnn",
@@ -412,6 +420,25 @@ class RunConfig:
         if self.policy.init_from and not self.model.is_skiprec:
             raise ConfigError(
                 "--init_from initialises a SkipRec backbone: use it with --model=skiprec_*"
+            )
+        if self.policy.skip_in_training:
+            self._check_skip_in_training()
+
+    def _check_skip_in_training(self) -> None:
+        if self.model.model != "skiprec_rl":
+            raise ConfigError(
+                f"--skip_in_training is SkipRec-RL's, not --model={self.model.model}'s"
+                + (
+                    ": the Gumbel straight-through gradient of a skipped block's decision needs "
+                    "that block's output (Eq. 7)"
+                    if self.model.model == "skiprec_gumbel"
+                    else ""
+                )
+            )
+        if self.train.jit_compile:
+            raise ConfigError(
+                "--skip_in_training runs each block on the users known only at run time, which "
+                "XLA cannot compile: pass --jit_compile=false"
             )
 
     def check_policy_trains(self) -> None:

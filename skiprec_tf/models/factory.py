@@ -64,6 +64,7 @@ def build_recommender(
         usage_weight=policy.usage_weight,
         seed=seed,
         per_example_noise=policy.per_example_noise,
+        skip_in_training=policy.skip_in_training,
         **backbone,
         **common,
     )

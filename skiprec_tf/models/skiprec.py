@@ -8,6 +8,7 @@ from skiprec_tf.distribute import step_logs
 from skiprec_tf.models.backbone import ResidualRecommender
 from skiprec_tf.models.noise import example_uniform
 from skiprec_tf.models.policy import RETAIN, PolicyNetwork, greedy_retain
+from skiprec_tf.serving.skipping import several_users
 
 tfd = tfp.distributions
 
@@ -26,6 +27,14 @@ class SkipRec(ResidualRecommender):
     `policy_optimizer`, None unless set (beyond the paper), steps the policy's weights (it shares
     none with the backbone) with an optimizer of their own, e.g. at a smaller learning rate; the
     model's optimizer steps the rest.
+
+    `skip_in_training` (beyond the paper) computes Eq. 5 as the served model does: block l runs
+    only on the users whose actions retain it (`serving.skipping.several_users`), not on all of
+    them with the skipped rows masked out, as the authors' code does. The loss and the gradients
+    of the backbone's and the policy's weights are the same (up to float rounding; with dropout
+    the dropped units differ), as long as no gradient flows through the actions themselves: so
+    SkipRec-RL, not the straight-through Gumbel, whose gradient of a skip needs the skipped
+    block's output (Eq. 7). It needs shapes known only at run time: no XLA.
 
     `controlled` `[N]` marks the blocks the policy decides; the others are always retained. It
     starts all ones; `PolicySchedule` sets it per epoch for a warm-up (none controlled) and a
@@ -48,6 +57,7 @@ class SkipRec(ResidualRecommender):
         usage_weight: float = 1.0,
         seed: int = 0,
         per_example_noise: bool = False,
+        skip_in_training: bool = False,
         **kwargs,
     ):
         super().__init__(num_items, **kwargs)
@@ -62,6 +72,7 @@ class SkipRec(ResidualRecommender):
         self.usage_weight = usage_weight
         self.seed_generator = keras.random.SeedGenerator(seed)
         self.per_example_noise = per_example_noise
+        self.skip_in_training = skip_in_training
         self.controlled = tf.Variable(
             tf.ones([self.num_blocks]), trainable=False, name="controlled"
         )
@@ -112,11 +123,23 @@ class SkipRec(ResidualRecommender):
         return self.greedy_actions(self.policy(inputs), inputs)
 
     def encode(self, inputs, training=False, actions=None):
-        """Hidden states under `actions` `[batch, N]` (default: the inference policy), Eq. 5."""
+        """Hidden states under `actions` `[batch, N]` (default: the inference policy), Eq. 5;
+        with `skip_in_training` a block runs only on the rows that retain it."""
         if actions is None:
             actions = self.inference_actions(inputs)
         hidden = self.embed(inputs, training)
         padding_mask = inputs == 0
+        if self.skip_in_training:
+            return self.finish(
+                several_users(
+                    hidden,
+                    actions,
+                    lambda l, hidden, padding_mask: self.residual_blocks[l](
+                        hidden, padding_mask=padding_mask, training=training
+                    ),
+                    padding_mask,
+                )
+            )
         for l, block in enumerate(self.residual_blocks):
             retain = actions[:, l, None, None]
             output = block(hidden, padding_mask=padding_mask, training=training)

@@ -52,6 +52,11 @@ class SkipRecGumbel(SkipRec):
 
     def __init__(self, num_items, policy, temperature: float = 10.0, **kwargs):
         super().__init__(num_items, policy, **kwargs)
+        if self.skip_in_training:
+            raise ValueError(
+                "skip_in_training is SkipRec-RL's: the straight-through gradient of a skipped "
+                "block's decision needs that block's output (Eq. 7)"
+            )
         if temperature <= 0:
             raise ValueError(f"temperature must be positive, got {temperature}")
         self.temperature = temperature

@@ -34,19 +34,19 @@ def run_retained_blocks(hidden, actions, block, padding_mask=None):
       `[batch, seq_len, d]` E_N^adaptive.
     """
     if tf.executing_eagerly():
-        plan = _one_user if hidden.shape[0] == 1 else _several_users
+        plan = _one_user if hidden.shape[0] == 1 else several_users
         return plan(hidden, actions, block, padding_mask)
-    several_users, one_user = (
+    several_users_plan, one_user_plan = (
         optimized_call(
             lambda hidden, actions, plan=plan: plan(hidden, actions, block, padding_mask)
         )
-        for plan in (_several_users, _one_user)
+        for plan in (several_users, _one_user)
     )
     # The public switch_case is lowered to switch/merge, as fast here as the non-lowered case op
     # of the private cond_v2.indexed_case that choosing the plan used before (docs/results.md).
     return tf.switch_case(
         tf.cast(tf.shape(hidden)[0] == 1, tf.int32),
-        [lambda: several_users(hidden, actions), lambda: one_user(hidden, actions)],
+        [lambda: several_users_plan(hidden, actions), lambda: one_user_plan(hidden, actions)],
     )
 
 
@@ -62,7 +62,11 @@ def _one_user(hidden, actions, block, padding_mask):
     return hidden
 
 
-def _several_users(hidden, actions, block, padding_mask):
+def several_users(hidden, actions, block, padding_mask=None):
+    """Eq. 5 with block l run on the rows that retain it: not at all if none does, on all rows as
+    is if all do, else on the gathered rows, scattered back. Differentiable with respect to the
+    blocks' weights and `hidden` (not `actions`); SkipRec-RL trains through it
+    (`SkipRec.skip_in_training`). Arguments as `run_retained_blocks`'."""
     batch = tf.shape(hidden)[0]
     active = tf.reduce_sum(tf.cast(actions > 0, tf.int32), axis=0)
     cases = tf.where(active == batch, ALL_ROWS, tf.where(active == 0, SKIPPED, SOME_ROWS))
