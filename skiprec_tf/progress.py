@@ -43,12 +43,16 @@ class EpochProgbar(keras.callbacks.ProgbarLogger):
 class ProgressLogger(keras.callbacks.Callback):
     """Logs `Epoch e/E: step s/S, loss L, T s elapsed, R steps/s` at most every `every_seconds`
     during an epoch (the first one can take minutes with no other sign of life); steps and
-    epochs as `progress_callbacks` says, the rate that of this process."""
+    epochs as `progress_callbacks` says, the rate that of this process. The end of the process's
+    first step, which traces (and with XLA compiles) the step, is logged with its time."""
 
     def __init__(self, every_seconds: float = PROGRESS_SECONDS, start_step: int = 0, epochs=None):
         super().__init__()
         self.every_seconds = every_seconds
         self.start_step, self.run_epochs = start_step, epochs
+
+    def on_train_begin(self, logs=None):
+        self.train_start, self.first_step = time.monotonic(), True
 
     def on_epoch_begin(self, epoch, logs=None):
         self.epoch = epoch + 1
@@ -56,6 +60,12 @@ class ProgressLogger(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         now = time.monotonic()
+        if self.first_step:
+            self.first_step = False
+            absl_logging.info(
+                "First training step done %.1f s after training started (tracing the step)",
+                now - self.train_start,
+            )
         if now - self.last_line < self.every_seconds:
             return
         self.last_line = now

@@ -1,6 +1,7 @@
 """What a run shows while it trains: progress lines off a terminal, log lines out of the bar."""
 
 import logging
+import re
 
 import keras
 import pytest
@@ -26,14 +27,19 @@ def test_a_progress_line_has_epoch_step_loss_elapsed_and_rate(monkeypatch):
     monkeypatch.setattr(absl_logging, "info", lambda fmt, *args: lines.append(fmt % args))
     progress = ProgressLogger(every_seconds=3600)
     progress.set_params({"epochs": 3, "steps": 10})
+    progress.on_train_begin()
     progress.on_epoch_begin(1)
     progress.on_train_batch_end(0, {"loss": 2.5})
-    assert lines == [], "not before every_seconds"
+    progress.on_train_batch_end(1, {"loss": 2.5})
+    assert len(lines) == 1, "only the first step's line before every_seconds"
+    assert re.fullmatch(
+        r"First training step done [\d.]+ s after training started \(tracing the step\)", lines[0]
+    )
     progress.every_seconds = 0
     progress.on_train_batch_end(4, {"loss": 1.5})
-    assert len(lines) == 1
-    assert lines[0].startswith("Epoch 2/3: step 5/10, loss 1.5000, ")
-    assert lines[0].endswith(" steps/s") and " s elapsed, " in lines[0]
+    assert len(lines) == 2
+    assert lines[1].startswith("Epoch 2/3: step 5/10, loss 1.5000, ")
+    assert lines[1].endswith(" steps/s") and " s elapsed, " in lines[1]
 
 
 def test_a_resumed_epoch_counts_the_steps_and_epochs_of_the_run(monkeypatch, capsys):
@@ -42,9 +48,10 @@ def test_a_resumed_epoch_counts_the_steps_and_epochs_of_the_run(monkeypatch, cap
     # The rest of epoch 3 of 20 after 4 of its 13 steps: this `fit` has 9 steps and 3 epochs.
     progress = ProgressLogger(every_seconds=0, start_step=4, epochs=20)
     progress.set_params({"epochs": 3, "steps": 9})
+    progress.on_train_begin()
     progress.on_epoch_begin(2)
     progress.on_train_batch_end(0, {"loss": 1.5})
-    assert lines[0].startswith("Epoch 3/20: step 5/13, loss 1.5000, ")
+    assert lines[1].startswith("Epoch 3/20: step 5/13, loss 1.5000, ")
     bar = EpochProgbar(start_step=4, epochs=20)
     bar.set_params({"epochs": 3, "steps": 9, "verbose": 1})
     bar.on_epoch_begin(2)
