@@ -7,7 +7,8 @@ without XLA (real skipping cannot be compiled by it) unless --backbone_xla also 
 backbone compiled. After --warmup_steps each, the models take turns: each round times
 --steps_per_round steps of each, on the same batches; the script prints the median time per step
 of each model, the ratios to the backbone step (medians over the rounds of the ratio within a
-round), and the share of blocks the sampled and greedy policies used.
+round), and the share of blocks the sampled and greedy policies used, and each model's first step (tracing,
+and XLA's compilation).
 
 A fresh policy retains each block with probability about 0.5 in its samples; the greedy policy's
 usage is whatever the fresh weights give, so the figures are printed beside the times.
@@ -26,7 +27,9 @@ from absl import app, flags
 
 from skiprec_tf import main as skiprec_main
 
-flags.DEFINE_integer("warmup_steps", 3, "Untimed steps of each model (tracing).", lower_bound=1)
+flags.DEFINE_integer(
+    "warmup_steps", 3, "Untimed steps of each model, the first one tracing.", lower_bound=1
+)
 flags.DEFINE_integer("steps_per_round", 10, "Steps of each model per round.", lower_bound=1)
 flags.DEFINE_integer("rounds", 5, "Rounds of alternation.", lower_bound=1)
 flags.DEFINE_integer(
@@ -78,8 +81,12 @@ def main(argv):
         batches = iter(training_batches(data.train, config.train.batch_size, 0, 0, 1000))
         model.make_train_function()  # as fit does: tf.function of train_step, with XLA if set
         models.append((name, model, model.train_function, batches))
+    tracing = {}
     for name, model, step, batches in models:
-        for _ in range(FLAGS.warmup_steps):
+        start = time.perf_counter()
+        float(step(batches)["loss"])
+        tracing[name] = time.perf_counter() - start
+        for _ in range(FLAGS.warmup_steps - 1):
             step(batches)
     seconds = {name: [] for name, *_ in models}
     usage = {"sampled": [], "greedy": []}
@@ -109,7 +116,7 @@ def main(argv):
         ratio = statistics.median(t / b for t, b in zip(times, base))
         print(
             f"{name:>22}: {statistics.median(times) * 1000:8.1f} ms/step (median), "
-            f"{ratio:.2f}x the backbone step"
+            f"{ratio:.2f}x the backbone step; first step (tracing) {tracing[name]:.1f} s"
         )
     print(
         f"blocks used by the policy at the timed steps: sampled "

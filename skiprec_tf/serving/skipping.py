@@ -34,13 +34,13 @@ def run_retained_blocks(hidden, actions, block, padding_mask=None):
       `[batch, seq_len, d]` E_N^adaptive.
     """
     if tf.executing_eagerly():
-        plan = _one_user if hidden.shape[0] == 1 else several_users
+        plan = _one_user if hidden.shape[0] == 1 else _several_users
         return plan(hidden, actions, block, padding_mask)
     several_users_plan, one_user_plan = (
         optimized_call(
             lambda hidden, actions, plan=plan: plan(hidden, actions, block, padding_mask)
         )
-        for plan in (several_users, _one_user)
+        for plan in (_several_users, _one_user)
     )
     # The public switch_case is lowered to switch/merge, as fast here as the non-lowered case op
     # of the private cond_v2.indexed_case that choosing the plan used before (docs/results.md).
@@ -62,11 +62,7 @@ def _one_user(hidden, actions, block, padding_mask):
     return hidden
 
 
-def several_users(hidden, actions, block, padding_mask=None):
-    """Eq. 5 with block l run on the rows that retain it: not at all if none does, on all rows as
-    is if all do, else on the gathered rows, scattered back. Differentiable with respect to the
-    blocks' weights and `hidden` (not `actions`); SkipRec-RL trains through it
-    (`SkipRec.skip_in_training`). Arguments as `run_retained_blocks`'."""
+def _several_users(hidden, actions, block, padding_mask):
     batch = tf.shape(hidden)[0]
     active = tf.reduce_sum(tf.cast(actions > 0, tf.int32), axis=0)
     cases = tf.where(active == batch, ALL_ROWS, tf.where(active == 0, SKIPPED, SOME_ROWS))
@@ -78,6 +74,30 @@ def several_users(hidden, actions, block, padding_mask=None):
         )
         branches[ALL_ROWS] = lambda hidden=hidden, l=l: block(l, hidden, padding_mask)
         hidden = tf.switch_case(case, branches)
+    return hidden
+
+
+def retaining_rows(hidden, actions, block, padding_mask=None):
+    """Eq. 5 with every block l run on the gathered rows that retain it, scattered back: the
+    training form of real skipping (`SkipRec.skip_in_training`), differentiable with respect to
+    the blocks' weights and `hidden` (not `actions`).
+
+    Unlike `run_retained_blocks`' plans it chooses no branch (32 blocks of three-way
+    `switch_case`s, in the sampled and the greedy pass and their gradients, took minutes to
+    trace): a block everybody retains runs on a copy of all rows, and one nobody retains on the
+    first row, its output discarded (the gradient of a block's gathers over zero rows fails in
+    TensorFlow 2.21's graphs). Arguments as `run_retained_blocks`'.
+    """
+    first_row = tf.range(tf.shape(hidden)[0]) == 0
+    for l in range(actions.shape[1]):
+        retain = actions[:, l] > 0
+        anyone = tf.reduce_any(retain)
+        rows = tf.where(retain | (first_row & ~anyone))
+        rows_in = tf.gather_nd(hidden, rows)
+        output = block(
+            l, rows_in, None if padding_mask is None else tf.gather_nd(padding_mask, rows)
+        )
+        hidden = tf.tensor_scatter_nd_update(hidden, rows, tf.where(anyone, output, rows_in))
     return hidden
 
 

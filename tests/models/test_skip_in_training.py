@@ -10,12 +10,11 @@ from skiprec_tf.config import ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import AttentionPolicy, SkipRecGumbel, SkipRecRL
 from skiprec_tf.models.sasrec import sasrec_backbone
-from skiprec_tf.serving.skipping import several_users
+from skiprec_tf.serving.skipping import retaining_rows
 
 
 def _decided_policy(model):
-    """Block 0 retained by everyone, block 1 by no one, blocks 2 and 3 by some: every case of
-    `several_users` in one batch."""
+    """Block 0 retained by everyone, block 1 by no one, blocks 2 and 3 by some."""
     bias = np.zeros([N, 2], np.float32)
     bias[0], bias[1] = (-30.0, 30.0), (30.0, -30.0)
     model.policy.logits.bias.assign(bias.reshape(-1))
@@ -96,8 +95,9 @@ def test_a_block_runs_only_on_the_rows_that_retain_it():
         return hidden + 1.0
 
     actions = tf.constant([[1, 0, 1], [1, 0, 0], [1, 0, 1], [1, 0, 0]], tf.float32)
-    hidden = several_users(tf.zeros([4, 3, 2]), actions, block)
-    assert seen == [(0, 4), (2, 2)]  # block 1 not at all, block 2 on its 2 rows
+    hidden = retaining_rows(tf.zeros([4, 3, 2]), actions, block)
+    # Block 1, which nobody retains, on one row whose output is discarded; block 2 on its 2 rows.
+    assert seen == [(0, 4), (1, 1), (2, 2)]
     np.testing.assert_array_equal(hidden[:, 0, 0], [2.0, 1.0, 2.0, 1.0])
 
 
