@@ -36,7 +36,7 @@ def run_retained_blocks(hidden, actions, block, padding_mask=None):
     if tf.executing_eagerly():
         plan = _one_user if hidden.shape[0] == 1 else _several_users
         return plan(hidden, actions, block, padding_mask)
-    several_users_plan, one_user_plan = (
+    several_users, one_user = (
         optimized_call(
             lambda hidden, actions, plan=plan: plan(hidden, actions, block, padding_mask)
         )
@@ -46,7 +46,7 @@ def run_retained_blocks(hidden, actions, block, padding_mask=None):
     # of the private cond_v2.indexed_case that choosing the plan used before (docs/results.md).
     return tf.switch_case(
         tf.cast(tf.shape(hidden)[0] == 1, tf.int32),
-        [lambda: several_users_plan(hidden, actions), lambda: one_user_plan(hidden, actions)],
+        [lambda: several_users(hidden, actions), lambda: one_user(hidden, actions)],
     )
 
 
