@@ -8,7 +8,7 @@ from skiprec_tf.distribute import step_logs
 from skiprec_tf.models.backbone import ResidualRecommender
 from skiprec_tf.models.noise import example_uniform
 from skiprec_tf.models.policy import RETAIN, PolicyNetwork, greedy_retain
-from skiprec_tf.serving.skipping import retaining_rows
+from skiprec_tf.models.real_skipping import retaining_rows
 
 tfd = tfp.distributions
 
@@ -29,7 +29,7 @@ class SkipRec(ResidualRecommender):
     model's optimizer steps the rest.
 
     `skip_in_training` (beyond the paper) computes Eq. 5 as the served model does: block l runs
-    only on the users whose actions retain it (`serving.skipping.retaining_rows`), not on all of
+    only on the users whose actions retain it (`real_skipping.retaining_rows`), not on all of
     them with the skipped rows masked out, as the authors' code does. The loss and the gradients
     of the backbone's and the policy's weights are the same (up to float rounding; with dropout
     the dropped units differ), as long as no gradient flows through the actions themselves: so

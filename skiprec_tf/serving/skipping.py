@@ -77,30 +77,6 @@ def _several_users(hidden, actions, block, padding_mask):
     return hidden
 
 
-def retaining_rows(hidden, actions, block, padding_mask=None):
-    """Eq. 5 with every block l run on the gathered rows that retain it, scattered back: the
-    training form of real skipping (`SkipRec.skip_in_training`), differentiable with respect to
-    the blocks' weights and `hidden` (not `actions`).
-
-    Unlike `run_retained_blocks`' plans it chooses no branch (32 blocks of three-way
-    `switch_case`s, in the sampled and the greedy pass and their gradients, took minutes to
-    trace): a block everybody retains runs on a copy of all rows, and one nobody retains on the
-    first row, its output discarded (the gradient of a block's gathers over zero rows fails in
-    TensorFlow 2.21's graphs). Arguments as `run_retained_blocks`'.
-    """
-    first_row = tf.range(tf.shape(hidden)[0]) == 0
-    for l in range(actions.shape[1]):
-        retain = actions[:, l] > 0
-        anyone = tf.reduce_any(retain)
-        rows = tf.where(retain | (first_row & ~anyone))
-        rows_in = tf.gather_nd(hidden, rows)
-        output = block(
-            l, rows_in, None if padding_mask is None else tf.gather_nd(padding_mask, rows)
-        )
-        hidden = tf.tensor_scatter_nd_update(hidden, rows, tf.where(anyone, output, rows_in))
-    return hidden
-
-
 def _gather_run_scatter(block, hidden, padding_mask, retain):
     rows = tf.where(retain)
     if padding_mask is not None:

@@ -9,8 +9,8 @@ from skiprec_testing import N, V, make_batch, make_skiprec
 from skiprec_tf.config import ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import AttentionPolicy, SkipRecGumbel, SkipRecRL
+from skiprec_tf.models.real_skipping import retaining_rows
 from skiprec_tf.models.sasrec import sasrec_backbone
-from skiprec_tf.serving.skipping import retaining_rows
 
 
 def _decided_policy(model):
