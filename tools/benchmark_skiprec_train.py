@@ -7,8 +7,8 @@ without XLA (real skipping cannot be compiled by it) unless --backbone_xla also 
 backbone compiled. After --warmup_steps each, the models take turns: each round times
 --steps_per_round steps of each, on the same batches; the script prints the median time per step
 of each model, the ratios to the backbone step (medians over the rounds of the ratio within a
-round), and the share of blocks the sampled and greedy policies used, and each model's first step (tracing,
-and XLA's compilation).
+round), the share of blocks the sampled and greedy policies used, and each model's first step
+(tracing, and XLA's compilation).
 
 A fresh policy retains each block with probability about 0.5 in its samples; the greedy policy's
 usage is whatever the fresh weights give, so the figures are printed beside the times.
