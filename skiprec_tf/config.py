@@ -425,15 +425,14 @@ class RunConfig:
             self._check_skip_in_training()
 
     def _check_skip_in_training(self) -> None:
+        if self.model.model == "skiprec_gumbel":
+            raise ConfigError(
+                "--skip_in_training is SkipRec-RL's: the Gumbel straight-through gradient of a "
+                "skipped block's decision needs that block's output (Eq. 7)"
+            )
         if self.model.model != "skiprec_rl":
             raise ConfigError(
                 f"--skip_in_training is SkipRec-RL's, not --model={self.model.model}'s"
-                + (
-                    ": the Gumbel straight-through gradient of a skipped block's decision needs "
-                    "that block's output (Eq. 7)"
-                    if self.model.model == "skiprec_gumbel"
-                    else ""
-                )
             )
         if self.train.jit_compile:
             raise ConfigError(

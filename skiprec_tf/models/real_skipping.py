@@ -10,9 +10,9 @@ def retaining_rows(hidden, actions, block, padding_mask=None):
 
     Unlike the served model's plans (`serving.skipping.run_retained_blocks`) it chooses no
     branch (32 blocks of three-way `switch_case`s, in the sampled and the greedy pass and their
-    gradients, took minutes to trace): a block everybody retains runs on a copy of all rows, and one nobody retains on the
-    first row, its output discarded (the gradient of a block's gathers over zero rows fails in
-    TensorFlow 2.21's graphs).
+    gradients, took minutes to trace): a block everybody retains runs on a copy of all rows, and
+    one nobody retains on the first row, its output discarded (the gradient of a block's gathers
+    over zero rows fails in TensorFlow 2.21's graphs).
 
     Args:
       hidden: `[batch, seq_len, d]` block input E_0.
