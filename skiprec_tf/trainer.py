@@ -21,6 +21,7 @@ from skiprec_tf.distribute import make_strategy
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.metrics import target_ranks
 from skiprec_tf.models import SkipRec
+from skiprec_tf.optimizers import Adam, AdamW
 from skiprec_tf.progress import EpochCSVLogger, progress_callbacks
 from skiprec_tf.report import format_run_report
 from skiprec_tf.run_dir import RunDir, optimizer_step
@@ -51,8 +52,8 @@ def build_model(config: RunConfig, num_items: int) -> keras.Model:
 def _optimizer(train):
     """Adam (the paper's), or AdamW with decoupled weight decay of the kernels and embeddings."""
     if not train.weight_decay:
-        return keras.optimizers.Adam(train.learning_rate)
-    optimizer = keras.optimizers.AdamW(train.learning_rate, weight_decay=train.weight_decay)
+        return Adam(train.learning_rate)
+    optimizer = AdamW(train.learning_rate, weight_decay=train.weight_decay)
     optimizer.exclude_from_weight_decay(var_names=["bias", "gamma", "beta", "rezero_lambda"])
     return optimizer
 
