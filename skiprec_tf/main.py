@@ -23,6 +23,7 @@ from absl import app, flags, logging
 from skiprec_tf import config_flags, console
 from skiprec_tf.config import RESUMABLE, RunConfig
 from skiprec_tf.errors import ConfigError, SkipRecError
+from skiprec_tf.xla_cache import RUN_XLA_CACHE, keep_compiled_programs
 
 # Run
 flags.DEFINE_enum(
@@ -37,6 +38,13 @@ flags.DEFINE_bool(
 )
 flags.DEFINE_bool(
     "overwrite", False, "Replace the run in --run_dir (removed once every check has passed)."
+)
+flags.DEFINE_string(
+    "xla_cache_dir",
+    None,
+    "With --jit_compile: where XLA keeps the programs it compiles, and loads them from instead of "
+    "compiling again when a later run (a --resume, or a new run of the same model and shapes) "
+    "builds the same; default <run_dir>/xla_cache; '' keeps none.",
 )
 # Data, Model, Policy (SkipRec), Training: one flag per field of the config dataclasses.
 config_flags.define_config_flags()
@@ -238,6 +246,10 @@ def main(argv):
     try:
         # A new run's settings are checked before TensorFlow loads: a bad one fails at once.
         config = config_from_flags() if FLAGS.mode == "train" and not FLAGS.resume else None
+        if FLAGS.mode == "train" and FLAGS.xla_cache_dir != "":
+            # Before TensorFlow reads XLA's flags, which it does once, at its first use.
+            run_dir = config.run_dir if config else FLAGS.run_dir
+            keep_compiled_programs(FLAGS.xla_cache_dir or RUN_XLA_CACHE.format(run_dir=run_dir))
         console.import_tensorflow_quietly(FLAGS.verbosity)
         if FLAGS.verbosity <= 0:
             logging.get_absl_handler().addFilter(console.is_own_record)

@@ -42,6 +42,8 @@ class RunDir:
     tensorboard/     TensorBoard's event files
     checkpoints/last model, optimizer, epoch and best score after every epoch (resume)
     checkpoints/best the model of the best validation epoch
+    xla_cache/       --jit_compile: XLA's compiled programs, which a --resume loads instead of
+                     compiling again (kept by --overwrite: each is keyed by its program)
     """
 
     def __init__(self, path: str):
@@ -58,6 +60,7 @@ class RunDir:
     test_ranks_file = property(lambda self: self._file("test_ranks.npz"))
     block_usage_csv = property(lambda self: self._file("block_usage.csv"))
     block_usage_png = property(lambda self: self._file("block_usage.png"))
+    xla_cache = property(lambda self: self._file("xla_cache"))
     tensorboard_dir = property(lambda self: self._file("tensorboard"))
     last_checkpoints = property(lambda self: self._file("checkpoints", "last"))
     best_checkpoints = property(lambda self: self._file("checkpoints", "best"))

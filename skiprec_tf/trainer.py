@@ -28,6 +28,7 @@ from skiprec_tf.run_dir import RunDir, optimizer_step
 from skiprec_tf.run_dir import build_model as build_recommender_model
 from skiprec_tf.training_state import TrainingState
 from skiprec_tf.two_stage import load_backbone
+from skiprec_tf.xla_cache import align_function_names
 
 BASELINES = ("most_popular", "markov_chain")  # their keys in metrics.json and test_ranks.npz
 
@@ -82,6 +83,7 @@ def train_and_evaluate(
         run, model, first_best_epoch, config.train.patience, config.train.checkpoint_every_steps
     )
     start = restore_or_initialise(model, state, config, data)
+    align_function_names()  # a resumed run's steps hit the XLA cache of its first start
     run.truncate_history(start[0])
     run.write_config(config)
     run.write_item_ids(data.item_ids)
