@@ -60,7 +60,6 @@ class RunDir:
     test_ranks_file = property(lambda self: self._file("test_ranks.npz"))
     block_usage_csv = property(lambda self: self._file("block_usage.csv"))
     block_usage_png = property(lambda self: self._file("block_usage.png"))
-    xla_cache = property(lambda self: self._file("xla_cache"))
     tensorboard_dir = property(lambda self: self._file("tensorboard"))
     last_checkpoints = property(lambda self: self._file("checkpoints", "last"))
     best_checkpoints = property(lambda self: self._file("checkpoints", "best"))
