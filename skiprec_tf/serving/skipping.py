@@ -92,8 +92,9 @@ def optimized_call(fn, input_signature=None):
     instead of one fused oneDNN op; a plain `tf.function` (inlined) made SkipRec-RL's batch-1
     requests 23-25% slower (docs/results.md). The attribute keeps the call from being inlined.
 
-    The package's one use of private TensorFlow API: `_noinline` is no documented attribute of
-    `tf.function`, only one that `experimental_attributes` accepts.
+    One of the package's two uses of private TensorFlow API (the other:
+    `xla_cache.align_function_names`): `_noinline` is no documented attribute of `tf.function`,
+    only one that `experimental_attributes` accepts.
     `tests/serving/test_skipping.py` fails if TensorFlow stops accepting or keeping it. The
     request's rank check (`serving/export.py`) uses it too: inlined, its `tf.rank` of a
     `[None, None]` signature input would be folded to 2 and the check dropped.
