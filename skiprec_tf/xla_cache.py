@@ -9,6 +9,7 @@ import os
 
 RUN_XLA_CACHE = os.path.join("{run_dir}", "xla_cache")  # the default: in the run directory
 _FLAG = "--tf_xla_persistent_cache_directory"
+NAME_ALIGNMENT = 10_000  # `align_function_names` rounds TensorFlow's naming counter up to this
 
 
 def keep_compiled_programs(directory: str) -> str:
@@ -25,9 +26,6 @@ def keep_compiled_programs(directory: str) -> str:
             return flag.split("=", 1)[1]
     os.environ["TF_XLA_FLAGS"] = f"{xla_flags} {_FLAG}={directory}".strip()
     return directory
-
-
-NAME_ALIGNMENT = 10_000
 
 
 def align_function_names() -> None:
