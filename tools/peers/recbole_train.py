@@ -57,7 +57,8 @@ def parse_args():
 
 
 def recbole_config(args, input_length: int) -> dict:
-    """The config entries RecBole's SequentialRecommender and the model read."""
+    """The config entries RecBole's SequentialRecommender and the model read (SASRec's dropout
+    `args.dropout` where given, else none)."""
     config = {
         "USER_ID_FIELD": "user_id",
         "ITEM_ID_FIELD": "item_id",
@@ -85,8 +86,8 @@ def recbole_config(args, input_length: int) -> dict:
             n_heads=args.num_heads,
             hidden_size=args.embedding_dim,
             inner_size=4 * args.embedding_dim,  # the project's FFN width
-            hidden_dropout_prob=0.0,
-            attn_dropout_prob=0.0,
+            hidden_dropout_prob=getattr(args, "dropout", 0.0),
+            attn_dropout_prob=getattr(args, "dropout", 0.0),
             hidden_act="gelu",
             layer_norm_eps=1e-12,
             initializer_range=0.02,
