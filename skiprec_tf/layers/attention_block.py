@@ -57,7 +57,7 @@ def self_attention(inputs, weights: AttentionWeights, mask, num_heads: int):
     head_dim = channels // num_heads
 
     def heads(kernel):  # [batch, heads, seq_len, head_dim]
-        projected = tf.reshape(inputs @ kernel, [batch, seq_len, num_heads, head_dim])
+        projected = tf.reshape(dense(inputs, kernel), [batch, seq_len, num_heads, head_dim])
         return tf.transpose(projected, [0, 2, 1, 3])
 
     query, key, value = (
@@ -67,13 +67,28 @@ def self_attention(inputs, weights: AttentionWeights, mask, num_heads: int):
     logits = tf.where(mask, logits, MASKED)
     attended = tf.matmul(tf.nn.softmax(logits, axis=-1), value)
     attended = tf.reshape(tf.transpose(attended, [0, 2, 1, 3]), [batch, seq_len, channels])
-    return attended @ weights.output_kernel + weights.output_bias
+    return dense(attended, weights.output_kernel, weights.output_bias)
 
 
 def feed_forward(inputs, weights: AttentionWeights):
-    """FFN(H) = W_2 GELU(W_1 H + b_1) + b_2 at every position."""
-    hidden = tf.nn.gelu(inputs @ weights.ffn1_kernel + weights.ffn1_bias)
-    return hidden @ weights.ffn2_kernel + weights.ffn2_bias
+    """FFN(H) = W_2 GELU(W_1 H + b_1) + b_2 at every position, on the positions as rows of one
+    matrix (`dense`): there grappler fuses MatMul + BiasAdd + GELU into one oneDNN op when no
+    gradient is taken (1.3x faster SASRec+ blocks served at batch 256, docs/results.md)."""
+    rows = tf.reshape(inputs, [-1, inputs.shape[-1]])
+    hidden = tf.nn.gelu(tf.nn.bias_add(tf.matmul(rows, weights.ffn1_kernel), weights.ffn1_bias))
+    outputs = tf.nn.bias_add(tf.matmul(hidden, weights.ffn2_kernel), weights.ffn2_bias)
+    return tf.reshape(outputs, tf.shape(inputs))
+
+
+def dense(inputs, kernel, bias=None):
+    """`inputs @ kernel (+ bias)` at every position of `[batch, seq_len, d]` inputs, as one 2-D
+    MatMul (+ BiasAdd) over the positions as rows. A batched matmul by the kernel would take
+    the kernel's gradient as one `[d, d']` product per sequence and sum them: SASRec+'s block
+    trained 1.5x slower at batch 256."""
+    rows = tf.matmul(tf.reshape(inputs, [-1, inputs.shape[-1]]), kernel)
+    if bias is not None:
+        rows = tf.nn.bias_add(rows, bias)
+    return tf.reshape(rows, tf.concat([tf.shape(inputs)[:-1], [kernel.shape[-1]]], axis=0))
 
 
 def attention_block(inputs, weights: AttentionWeights, mask, num_heads: int, dropout=None):

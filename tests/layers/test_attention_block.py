@@ -84,3 +84,53 @@ def test_rebuilt_from_its_config():
     assert SelfAttentionBlock.from_config(config).get_config() == config
     block.build((None, T, D))
     assert float(block.rezero_lambda) == 1.0 and not block.rezero_lambda.trainable
+
+
+def _reference_block(x, w, mask, num_heads):
+    """The block straight from its formula (`attention_block`'s docstring), with einsum."""
+
+    def norm(h, gamma, beta):
+        mean, variance = tf.nn.moments(h, axes=[-1], keepdims=True)
+        return (h - mean) / tf.sqrt(variance + 1e-5) * gamma + beta
+
+    def split(h):  # [batch, heads, t, head_dim]
+        return tf.transpose(tf.reshape(h, [*h.shape[:2], num_heads, -1]), [0, 2, 1, 3])
+
+    y = norm(x, w.norm1_gamma, w.norm1_beta)
+    q, k, v = (split(tf.einsum("btd,de->bte", y, kernel)) for kernel in w[2:5])
+    logits = tf.einsum("bhqe,bhke->bhqk", q, k) / np.sqrt(q.shape[-1])
+    weights = tf.nn.softmax(tf.where(mask, logits, -1e9), axis=-1)
+    attended = tf.reshape(
+        tf.transpose(tf.einsum("bhqk,bhke->bhqe", weights, v), [0, 2, 1, 3]), x.shape
+    )
+    h = x + w.rezero_lambda * (tf.einsum("btd,de->bte", attended, w.output_kernel) + w.output_bias)
+    inner = tf.nn.gelu(
+        tf.einsum("btd,de->bte", norm(h, w.norm2_gamma, w.norm2_beta), w.ffn1_kernel) + w.ffn1_bias
+    )
+    return h + w.rezero_lambda * (tf.einsum("bte,ed->btd", inner, w.ffn2_kernel) + w.ffn2_bias)
+
+
+@pytest.mark.parametrize("compiled", [False, True])
+def test_the_block_and_its_gradients_are_the_formulas(compiled):
+    block = _trained_block()
+    x = _hidden(batch=4)
+    padding_mask = tf.constant([[True] * 2 + [False] * (T - 2)] + [[False] * T] * 3)
+    mask = attention_mask(padding_mask)
+
+    def outputs_and_gradients(forward):
+        with tf.GradientTape() as tape:
+            tape.watch(x)
+            y = forward()
+            loss = tf.reduce_sum(tf.sin(y))
+        return y, tape.gradient(loss, [x, *block.trainable_weights])
+
+    def both():
+        return (
+            outputs_and_gradients(lambda: block(x, padding_mask=padding_mask)),
+            outputs_and_gradients(lambda: _reference_block(x, block.block_weights, mask, 2)),
+        )
+
+    (y, gradients), (y_ref, gradients_ref) = tf.function(both)() if compiled else both()
+    np.testing.assert_allclose(y, y_ref, rtol=1e-5, atol=1e-5)
+    for gradient, gradient_ref in zip(gradients, gradients_ref, strict=True):
+        np.testing.assert_allclose(gradient, gradient_ref, rtol=1e-4, atol=1e-4)
