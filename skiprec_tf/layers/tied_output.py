@@ -32,4 +32,11 @@ class TiedOutput(keras.layers.Layer):
         return tf.transpose(self.item_embedding.embeddings)
 
     def call(self, hidden):
-        return tf.matmul(hidden, self.item_embedding.embeddings, transpose_b=True) + self.bias
+        # One 2-D MatMul over the positions as rows: a batched matmul of `[batch, t, d]` by the
+        # embeddings would take their gradient as a `[V + 1, d]` product per sequence and sum
+        # them (as `attention_block.dense`).
+        rows = tf.reshape(hidden, [-1, hidden.shape[-1]])
+        scores = tf.nn.bias_add(
+            tf.matmul(rows, self.item_embedding.embeddings, transpose_b=True), self.bias
+        )
+        return tf.reshape(scores, tf.concat([tf.shape(hidden)[:-1], [-1]], axis=0))

@@ -39,3 +39,21 @@ def test_training_moves_the_shared_embeddings_and_serving_agrees():
     serving = RecommenderServing(model, np.arange(V + 1), T)
     scores, _ = serving.scores(x[:4, :-1])
     np.testing.assert_allclose(scores, model(x[:4, :-1])[:, 1:], atol=1e-5)
+
+
+def test_scores_of_every_position_and_their_gradients_are_the_formulas():
+    model = _model(tied=True)
+    hidden = tf.random.normal([4, T, D], seed=1)
+    embeddings, bias = model.item_embedding.embeddings, model.output_layer.bias
+
+    def scores_and_gradients(score):
+        with tf.GradientTape() as tape:
+            tape.watch(hidden)
+            loss = tf.reduce_sum(tf.sin(score()))
+        return tape.gradient(loss, [hidden, embeddings, bias])
+
+    got = scores_and_gradients(lambda: model.output_layer(hidden))
+    want = scores_and_gradients(lambda: tf.einsum("btd,vd->btv", hidden, embeddings) + bias)
+    assert model.output_layer(hidden).shape == (4, T, V + 1)
+    for a, b in zip(got, want, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5)
