@@ -25,7 +25,7 @@ import os
 import time
 
 import numpy as np
-from recbole_train import Catalogue, all_position_models, recbole_config
+from recbole_train import Catalogue, all_position_models, recbole_config, torch_set_up
 
 # RecBole's layout of a sequence: items first, padding after (`gather_indexes(item_seq_len - 1)`).
 RIGHT_ALIGNED = {"sasrec_plus"}
@@ -101,12 +101,7 @@ def mrr_at_5(ranks: np.ndarray) -> float:
 
 def main():
     args = parse_args()
-    import torch
-
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        torch.set_num_interop_threads(args.threads)
-    torch.manual_seed(args.seed)
+    torch = torch_set_up(args.threads, args.seed)
     with np.load(args.data) as data:
         splits = {name: data[name].astype(np.int64) for name in ("train", "valid", "test")}
         num_items = int(data["num_items"])

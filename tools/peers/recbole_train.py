@@ -152,14 +152,20 @@ def batches(sequences: np.ndarray, batch_size: int, seed: int):
             yield sequences[order[start : start + batch_size]]
 
 
-def main():
-    args = parse_args()
+def torch_set_up(threads: int, seed: int):
+    """torch, imported, with `threads` intra- and inter-op threads (0: its default) and seeded."""
     import torch
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-        torch.set_num_interop_threads(args.threads)
-    torch.manual_seed(args.seed)
+    if threads:
+        torch.set_num_threads(threads)
+        torch.set_num_interop_threads(threads)
+    torch.manual_seed(seed)
+    return torch
+
+
+def main():
+    args = parse_args()
+    torch = torch_set_up(args.threads, args.seed)
     sequences = np.load(args.sequences).astype(np.int64)
     model_class = all_position_models()[args.model]
     rss_base = peak_rss_mib()  # the libraries and the data, as the project's
