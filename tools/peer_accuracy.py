@@ -20,7 +20,6 @@ Example (issue 23: RecBole's 2-layer SASRec on ML-1M, t = 20, the split of seed 
 """
 
 import csv
-import io
 import json
 import os
 import pathlib
@@ -92,12 +91,10 @@ def write_run(config, data, run: RunDir, result: dict) -> dict:
         "data": {"num_items": data.num_items, "train": len(data.train),
                  "valid": len(data.valid), "test": len(data.test)},
     }  # fmt: skip
-    table = io.StringIO()
-    writer = csv.DictWriter(table, fieldnames=list(history[0]))
-    writer.writeheader()
-    writer.writerows(history)
-    with open(os.path.join(run.path, "history.csv"), "w") as f:
-        f.write(table.getvalue())
+    with open(os.path.join(run.path, "history.csv"), "w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(history[0]))
+        writer.writeheader()
+        writer.writerows(history)
     run.write_test_ranks({"model": ranks}, data.test)
     run.write_metrics(metrics)
     return metrics

@@ -5,9 +5,9 @@ a RecBole environment (never the project's: it imports torch and recbole, and no
 skiprec_tf); prints one JSON line: seq_per_s, peak_rss_mib, steps, ...
 
 The model is RecBole's own class, built directly from a minimal config dict (no RecBole dataset
-or trainer) with loss_type "CE" and no dropout, then trained by a plain loop: Adam, forward,
-loss, backward, step, over shuffled batches of the `[n, t]` sequences of `--sequences`, each
-epoch's last batch partial, as the project's pipeline. The first `--warmup_steps` steps are not
+or trainer) with loss_type "CE" and no dropout (`--dropout` 0), then trained by a plain loop:
+Adam, forward, loss, backward, step, over shuffled batches of the `[n, t]` sequences of
+`--sequences`, each epoch's last batch partial, as the project's pipeline. The first `--warmup_steps` steps are not
 timed.
 
 The loss is the project's, not RecBole's: RecBole's NextItNet and SASRec score only the last
@@ -44,6 +44,7 @@ def parse_args():
     parser.add_argument("--embedding_dim", type=int, default=64)
     parser.add_argument("--num_blocks", type=int, default=32)
     parser.add_argument("--num_heads", type=int, default=2)
+    parser.add_argument("--dropout", type=float, default=0.0, help="SASRec's dropout.")
     parser.add_argument("--batch_size", type=int, default=256)
     parser.add_argument("--learning_rate", type=float, default=1e-3)
     parser.add_argument("--warmup_steps", type=int, default=3)
@@ -57,8 +58,7 @@ def parse_args():
 
 
 def recbole_config(args, input_length: int) -> dict:
-    """The config entries RecBole's SequentialRecommender and the model read (SASRec's dropout
-    `args.dropout` where given, else none)."""
+    """The config entries RecBole's SequentialRecommender and the model read."""
     config = {
         "USER_ID_FIELD": "user_id",
         "ITEM_ID_FIELD": "item_id",
@@ -86,8 +86,8 @@ def recbole_config(args, input_length: int) -> dict:
             n_heads=args.num_heads,
             hidden_size=args.embedding_dim,
             inner_size=4 * args.embedding_dim,  # the project's FFN width
-            hidden_dropout_prob=getattr(args, "dropout", 0.0),
-            attn_dropout_prob=getattr(args, "dropout", 0.0),
+            hidden_dropout_prob=args.dropout,
+            attn_dropout_prob=args.dropout,
             hidden_act="gelu",
             layer_norm_eps=1e-12,
             initializer_range=0.02,
