@@ -16,7 +16,13 @@ DATA_FORMATS = ("synthetic", "movielens_csv", "movielens_dat", "ml100k", "sequen
 CUTS = ("subsequences", "latest")
 SOFTMAXES = ("full", "sampled")
 BACKBONES = ("nextitnet_plus", "sasrec_plus")
-MODELS = (*BACKBONES, "skiprec_gumbel", "skiprec_rl")
+# The paper's Table 2 baselines (section 4.2), beside MostPop: plain NextItNet (NextItNet+'s blocks
+# with lambda = 1), GRU4Rec, Caser and NFM. They are compared with, never skipped.
+BASELINES = ("nextitnet", "gru4rec", "caser", "nfm")
+SKIPREC_MODELS = ("skiprec_gumbel", "skiprec_rl")
+MODELS = (*BACKBONES, *BASELINES, *SKIPREC_MODELS)
+# The blocks a model that is not SkipRec is made of (None: no residual blocks).
+OWN_BACKBONE = {**{name: name for name in BACKBONES}, "nextitnet": "nextitnet_plus"}
 POLICIES = ("cnn", "gru", "attention", "random")
 # How correct SkipRec-RL's recommendation is (rewards.py): Eq. 8's top-k hit (the paper), the
 # target's reciprocal rank (it differs between two policies whenever the target's rank does), or
@@ -108,7 +114,7 @@ def _check_fields(config) -> None:
     """The checks that `option` declares: choices and int minimums, named by flag."""
     for field in dataclasses.fields(config):
         value, name = getattr(config, field.name), f"--{flag_name(field)}"
-        if field.metadata.get("choices"):
+        if field.metadata.get("choices") and value is not None:
             check_choice(name, value, field.metadata["choices"])
         if field.metadata.get("at_least") is not None:
             check_at_least(name, value, field.metadata["at_least"])
@@ -170,16 +176,19 @@ class DataConfig:
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """The model: NextItNet+ (paper section 3.3) or SASRec+ (5.4), or SkipRec on either (3.4)."""
+    """The model: NextItNet+ (paper section 3.3) or SASRec+ (5.4), SkipRec on either (3.4), or
+    a baseline of Table 2."""
 
     model: str = option(
         "nextitnet_plus",
-        "A backbone alone (NextItNet+ or SASRec+), or SkipRec trained by Gumbel or RL.",
+        "A backbone alone (NextItNet+ or SASRec+), SkipRec trained by Gumbel or RL, or a "
+        "baseline: nextitnet (NextItNet+ with lambda = 1), gru4rec, caser or nfm.",
         choices=MODELS,
     )
     backbone: str | None = option(
         None,
-        "SkipRec's backbone (default nextitnet_plus); a backbone --model is its own.",
+        "SkipRec's backbone (default nextitnet_plus); a backbone --model is its own, and "
+        "--model=nextitnet's is nextitnet_plus with lambda = 1.",
         choices=BACKBONES,
     )
     embedding_dim: int = option(256, "d: item embedding and channel size (paper: 256).", at_least=1)
@@ -208,16 +217,28 @@ class ModelConfig:
         "full", "Full softmax, or sampled softmax for large catalogues.", choices=SOFTMAXES
     )
     num_sampled: int = option(1000, "Negatives of the sampled softmax.", at_least=1)
+    gru_layers: int = option(1, "GRU4Rec: stacked GRU layers of d units.", at_least=1)
+    caser_window: int = option(
+        5, "Caser: L, the latest items every position reads (Caser's paper: 5).", at_least=1
+    )
+    caser_horizontal_filters: int = option(
+        16, "Caser: horizontal filters of each height 1..L (Caser's paper: 16).", at_least=1
+    )
+    caser_vertical_filters: int = option(
+        4, "Caser: vertical filters (Caser's paper: 4).", at_least=1
+    )
 
     def __post_init__(self):
-        if self.model in BACKBONES and self.backbone not in (None, self.model):
+        own = OWN_BACKBONE.get(self.model)
+        if self.model not in SKIPREC_MODELS and self.backbone not in (None, own):
             raise ConfigError(
-                f"--backbone={self.backbone} conflicts with --model={self.model}, a backbone "
-                "itself; --backbone is SkipRec's"
+                f"--backbone={self.backbone} conflicts with --model={self.model}: "
+                "--backbone is SkipRec's"
             )
-        if self.backbone is None:
-            own = self.model if self.model in BACKBONES else "nextitnet_plus"
-            object.__setattr__(self, "backbone", own)
+        if self.backbone is None and self.model not in ("gru4rec", "caser", "nfm"):
+            object.__setattr__(self, "backbone", own or "nextitnet_plus")
+        if self.model == "nextitnet":  # the residual without the learnable lambda
+            object.__setattr__(self, "rezero", False)
         _check_fields(self)
         if self.backbone == "sasrec_plus" and self.embedding_dim % self.num_heads:
             raise ConfigError(
@@ -245,8 +266,8 @@ class ModelConfig:
 
     @property
     def is_skiprec(self) -> bool:
-        """SkipRec (a backbone and a policy), not a backbone alone."""
-        return self.model not in BACKBONES
+        """SkipRec (a backbone and a policy), not a backbone or a baseline alone."""
+        return self.model in SKIPREC_MODELS
 
     @property
     def dilations(self) -> tuple[int, ...]:

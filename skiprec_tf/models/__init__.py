@@ -1,9 +1,13 @@
-"""Keras models: the NextItNet+ and SASRec+ backbones, the policy networks and SkipRec."""
+"""Keras models: the NextItNet+ and SASRec+ backbones, the policy networks, SkipRec, and the
+baselines of the paper's Table 2 (NextItNet, GRU4Rec, Caser, NFM)."""
 
 from skiprec_tf.models.backbone import ResidualRecommender
 from skiprec_tf.models.base import SequentialRecommender
+from skiprec_tf.models.caser import Caser
 from skiprec_tf.models.factory import build_recommender
-from skiprec_tf.models.nextitnet import NextItNetPlus
+from skiprec_tf.models.gru4rec import GRU4Rec
+from skiprec_tf.models.nextitnet import NextItNet, NextItNetPlus
+from skiprec_tf.models.nfm import NFM
 from skiprec_tf.models.policy import (
     AttentionPolicy,
     CNNPolicy,
@@ -19,7 +23,11 @@ from skiprec_tf.models.skiprec_rl import SkipRecRL
 __all__ = [
     "AttentionPolicy",
     "CNNPolicy",
+    "Caser",
+    "GRU4Rec",
     "GRUPolicy",
+    "NFM",
+    "NextItNet",
     "NextItNetPlus",
     "PolicyNetwork",
     "RandomPolicy",

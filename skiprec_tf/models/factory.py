@@ -1,7 +1,10 @@
 """Builds the model a `ModelConfig` and a `PolicyConfig` describe."""
 
 from skiprec_tf.config import ModelConfig, PolicyConfig
-from skiprec_tf.models.nextitnet import NextItNetPlus, nextitnet_blocks
+from skiprec_tf.models.caser import Caser
+from skiprec_tf.models.gru4rec import GRU4Rec
+from skiprec_tf.models.nextitnet import NextItNet, NextItNetPlus, nextitnet_blocks
+from skiprec_tf.models.nfm import NFM
 from skiprec_tf.models.policy import POLICIES
 from skiprec_tf.models.sasrec import SASRecPlus, sasrec_backbone
 from skiprec_tf.models.skiprec_gumbel import SkipRecGumbel
@@ -11,9 +14,10 @@ from skiprec_tf.models.skiprec_rl import SkipRecRL
 def build_recommender(
     model: ModelConfig, policy: PolicyConfig, num_items: int, input_length: int, seed: int = 0
 ):
-    """NextItNet+ or SASRec+ alone, or the SkipRec of `model.model` (Gumbel or RL) on the
-    `model.backbone` with the policy network `policy.policy`; with the random policy the model
-    is named `skiprec_random`. `input_length` is t - 1 (SASRec+'s position embeddings)."""
+    """NextItNet+ or SASRec+ alone, a Table 2 baseline, or the SkipRec of `model.model` (Gumbel
+    or RL) on the `model.backbone` with the policy network `policy.policy`; with the random
+    policy the model is named `skiprec_random`. `input_length` is t - 1 (SASRec+'s position
+    embeddings)."""
     common = {
         "embedding_dim": model.embedding_dim,
         "dropout": model.dropout,
@@ -30,6 +34,27 @@ def build_recommender(
             name=model.model,
             **common,
         )
+    if model.model == "nextitnet":
+        return NextItNet(
+            num_items,
+            dilations=model.dilations,
+            kernel_size=model.kernel_size,
+            name=model.model,
+            **common,
+        )
+    if model.model == "gru4rec":
+        return GRU4Rec(num_items, num_layers=model.gru_layers, name=model.model, **common)
+    if model.model == "caser":
+        return Caser(
+            num_items,
+            window=model.caser_window,
+            horizontal_filters=model.caser_horizontal_filters,
+            vertical_filters=model.caser_vertical_filters,
+            name=model.model,
+            **common,
+        )
+    if model.model == "nfm":
+        return NFM(num_items, name=model.model, **common)
     if model.model == "sasrec_plus":
         return SASRecPlus(
             num_items,

@@ -46,3 +46,11 @@ class NextItNetPlus(ResidualRecommender):
     ):
         blocks = nextitnet_blocks(dilations, kernel_size, rezero, dropout)
         super().__init__(num_items, embedding_dim, blocks, dropout=dropout, **kwargs)
+
+
+class NextItNet(NextItNetPlus):
+    """Plain NextItNet (Yuan et al. 2019), the paper's Table 2 baseline: NextItNet+'s blocks with
+    the residual E + F(E) (lambda = 1, not learned). Arguments as `NextItNetPlus`'s, but `rezero`."""
+
+    def __init__(self, num_items: int, **kwargs):
+        super().__init__(num_items, rezero=False, **kwargs)

@@ -9,7 +9,7 @@ import tensorflow as tf
 
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import SkipRec
-from skiprec_tf.models.backbone import embed_items
+from skiprec_tf.models.backbone import ResidualRecommender, embed_items
 from skiprec_tf.models.policy import RETAIN, SKIP, greedy_retain
 from skiprec_tf.serving.budget import cap_blocks
 from skiprec_tf.serving.skipping import optimized_call, run_retained_blocks
@@ -98,6 +98,11 @@ class RecommenderServing(tf.Module):
         super().__init__(name="recommender")
         if top_k < 1:
             raise ConfigError(f"top_k={top_k}: recommend at least 1 item")
+        if not isinstance(model, ResidualRecommender):
+            raise ConfigError(
+                f"{model.name} is a baseline of the paper's Table 2, compared in its run's "
+                "metrics, not served: the export serves NextItNet(+), SASRec+ and SkipRec"
+            )
         adaptive = isinstance(model, SkipRec) and fixed_blocks is None
         if adaptive and not model.policy.deterministic:
             raise ConfigError("the random policy is an ablation and is not exported")
