@@ -3,7 +3,8 @@ tools/compare_runs.py pairs with the project's runs over the test sequences.
 
 The data flags of `skiprec_tf.main` (a --flagfile, --split_seed, ...) give the split, as for a
 project run; the model flags that both sides share (--embedding_dim, --num_blocks, --num_heads,
---dropout, --learning_rate, --batch_size, --epochs, --patience, --seed) give RecBole's settings.
+--gru_layers, --caser_*, --dropout, --learning_rate, --batch_size, --epochs, --patience, --seed)
+give RecBole's settings.
 The training and the test run in RecBole's environment (`--peer_python`, never a project
 dependency) through `tools/peers/recbole_fit.py`: RecBole's own model class, the project's
 all-position cross-entropy over all items, early stopping on validation MRR@5, the test ranks of
@@ -35,7 +36,15 @@ from skiprec_tf.errors import SkipRecError
 from skiprec_tf.run_dir import RunDir
 
 _PEERS = pathlib.Path(__file__).resolve().parent / "peers"
-PEER_MODELS = {"nextitnet_plus": "NextItNet", "sasrec_plus": "SASRec"}
+# The twin of each project model: RecBole's NextItNet (plain NextItNet, also NextItNet+'s peer),
+# SASRec, GRU4Rec and Caser. NFM has none: RecBole's NFM is a context-aware model that scores
+# (user, item) pairs by their fields, with no sequence to read.
+PEER_MODELS = {
+    "nextitnet_plus": "NextItNet",
+    "sasrec_plus": "SASRec",
+    "gru4rec": "GRU4Rec",
+    "caser": "Caser",
+}
 
 config_flags.define_config_flags()
 flags.DEFINE_string("peer_python", None, "Python of an environment with recbole and torch.")
@@ -52,6 +61,9 @@ def peer_arguments(config, data_file: str, out_file: str) -> list:
         f"--data={data_file}", f"--out={out_file}", f"--model={FLAGS.peer_model}",
         f"--embedding_dim={model.embedding_dim}", f"--num_blocks={model.num_blocks}",
         f"--num_heads={model.num_heads}", f"--dropout={model.dropout}",
+        f"--gru_layers={model.gru_layers}", f"--caser_window={model.caser_window}",
+        f"--caser_horizontal_filters={model.caser_horizontal_filters}",
+        f"--caser_vertical_filters={model.caser_vertical_filters}",
         f"--batch_size={train.batch_size}", f"--eval_batch_size={train.eval_batch_size}",
         f"--learning_rate={train.learning_rate}", f"--epochs={train.epochs}",
         f"--patience={train.patience}", f"--threads={FLAGS.threads}", f"--seed={config.train.seed}",

@@ -45,7 +45,7 @@ def _peer_python():
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("peer_model", ["sasrec_plus", "nextitnet_plus"])
+@pytest.mark.parametrize("peer_model", ["sasrec_plus", "nextitnet_plus", "gru4rec", "caser"])
 def test_a_peer_run_pairs_with_the_projects_runs_and_resumes(tmp_path, peer_model):
     peer_python = _peer_python()
     run_dir = tmp_path / "peer"

@@ -12,7 +12,8 @@ writes the test ranks of the best epoch's weights to `--out` (.npz).
 RecBole's SASRec reads a sequence's last item at `item_seq_len - 1` with the items
 first and the padding after (RecBole's own layout): the sequences are right-aligned for them.
 RecBole's NextItNet reads position -1 (its `forward` keeps `[:, -1]`), so it gets the project's
-left padding, which its causal convolutions never see after an item.
+left padding, which its causal convolutions never see after an item; so do GRU4Rec (all positions
+of its GRU) and Caser (the latest L items of every position).
 
 Resumable: after every epoch the model, the optimizer, torch's random state and the history go to
 `<out>.checkpoint.pt`; a run started again with the same arguments continues from there.
@@ -39,6 +40,10 @@ def parse_args():
     parser.add_argument("--embedding_dim", type=int, default=64)
     parser.add_argument("--num_blocks", type=int, default=2, help="layers or residual blocks")
     parser.add_argument("--num_heads", type=int, default=2)
+    parser.add_argument("--gru_layers", type=int, default=1)
+    parser.add_argument("--caser_window", type=int, default=5)
+    parser.add_argument("--caser_horizontal_filters", type=int, default=16)
+    parser.add_argument("--caser_vertical_filters", type=int, default=4)
     parser.add_argument("--dropout", type=float, default=0.2)
     parser.add_argument("--batch_size", type=int, default=128)
     parser.add_argument("--eval_batch_size", type=int, default=1024)

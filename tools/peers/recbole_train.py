@@ -80,6 +80,22 @@ def recbole_config(args, input_length: int) -> dict:
             kernel_size=3,
             reg_weight=0.0,
         )
+    elif args.model == "gru4rec":
+        config.update(
+            embedding_size=args.embedding_dim,
+            hidden_size=args.embedding_dim,
+            num_layers=args.gru_layers,
+            dropout_prob=args.dropout,
+        )
+    elif args.model == "caser":
+        config.update(
+            MAX_ITEM_LIST_LENGTH=args.caser_window,
+            embedding_size=args.embedding_dim,
+            nh=args.caser_horizontal_filters,
+            nv=args.caser_vertical_filters,
+            dropout_prob=args.dropout,
+            reg_weight=0.0,
+        )
     else:
         config.update(
             n_layers=args.num_blocks,
@@ -96,7 +112,11 @@ def recbole_config(args, input_length: int) -> dict:
 
 
 class Catalogue:
-    """What RecBole's models ask of a dataset: the number of ids of a field (V + 1, 0 = padding)."""
+    """What RecBole's models ask of a dataset: the number of ids of a field (V + 1, 0 = padding),
+    and of users (Caser's user embedding): one, user 0, whose embedding is RecBole's padding
+    row, zero and never trained, since the project's sequences carry no user."""
+
+    user_num = 1
 
     def __init__(self, num_items: int):
         self.num_items = num_items
@@ -106,8 +126,11 @@ class Catalogue:
 
 
 def all_position_models():
-    """RecBole's NextItNet and SASRec with the project's loss: every position's next item."""
+    """RecBole's NextItNet, SASRec, GRU4Rec and Caser with the project's loss: every position's
+    next item."""
     import torch
+    from recbole.model.sequential_recommender.caser import Caser
+    from recbole.model.sequential_recommender.gru4rec import GRU4Rec
     from recbole.model.sequential_recommender.nextitnet import NextItNet
     from recbole.model.sequential_recommender.sasrec import SASRec
 
@@ -140,7 +163,41 @@ def all_position_models():
             hidden = self.trm_encoder(hidden, mask, output_all_encoded_layers=True)[-1]
             return next_item_ce(self, hidden, item_seq, interaction["targets"])
 
-    return {"nextitnet_plus": AllPositionNextItNet, "sasrec_plus": AllPositionSASRec}
+    class AllPositionGRU4Rec(GRU4Rec):
+        def calculate_loss(self, interaction):
+            item_seq = interaction[self.ITEM_SEQ]
+            # GRU4Rec.forward without its gather_indexes. Left padding is exact: RecBole's GRU
+            # has no bias and padding's embedding is zero, so the state stays 0 until an item.
+            hidden, _ = self.gru_layers(self.emb_dropout(self.item_embedding(item_seq)))
+            return next_item_ce(self, self.dense(hidden), item_seq, interaction["targets"])
+
+    class AllPositionCaser(Caser):
+        """Caser of the latest L (`MAX_ITEM_LIST_LENGTH`) items of every position, left-padded,
+        with user 0 (a zero embedding): RecBole's `forward` on each position's window."""
+
+        def windows(self, item_seq):
+            padded = torch.nn.functional.pad(item_seq, (self.max_seq_length - 1, 0))
+            return padded.unfold(1, self.max_seq_length, 1)  # [b, t, L], oldest first
+
+        def calculate_loss(self, interaction):
+            item_seq, targets = interaction[self.ITEM_SEQ], interaction["targets"]
+            scored = (item_seq != 0) & (targets != 0)  # only these positions count
+            windows = self.windows(item_seq)[scored]
+            users = torch.zeros(len(windows), dtype=torch.long)
+            hidden = self.forward(users, windows)[:, None]
+            return next_item_ce(self, hidden, windows[:, -1:], targets[scored][:, None])
+
+        def full_sort_predict(self, interaction):
+            windows = self.windows(interaction[self.ITEM_SEQ])[:, -1]
+            users = torch.zeros(len(windows), dtype=torch.long)
+            return torch.matmul(self.forward(users, windows), self.item_embedding.weight.T)
+
+    return {
+        "nextitnet_plus": AllPositionNextItNet,
+        "sasrec_plus": AllPositionSASRec,
+        "gru4rec": AllPositionGRU4Rec,
+        "caser": AllPositionCaser,
+    }
 
 
 def batches(sequences: np.ndarray, batch_size: int, seed: int):
