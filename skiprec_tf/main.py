@@ -23,7 +23,7 @@ from absl import app, flags, logging
 from skiprec_tf import config_flags, console
 from skiprec_tf.config import RESUMABLE, RunConfig
 from skiprec_tf.errors import ConfigError, SkipRecError
-from skiprec_tf.xla_cache import RUN_XLA_CACHE, keep_compiled_programs
+from skiprec_tf.training.xla_cache import RUN_XLA_CACHE, keep_compiled_programs
 
 # Run
 flags.DEFINE_enum(
@@ -95,7 +95,7 @@ def _resumed_config() -> RunConfig:
         raise ConfigError("--resume needs --run_dir, the run to continue")
     if FLAGS.overwrite:
         raise ConfigError("--resume continues the run in --run_dir, --overwrite replaces it")
-    from skiprec_tf.run_dir import RunDir
+    from skiprec_tf.training.run_dir import RunDir
 
     run = RunDir(FLAGS.run_dir)
     if not os.path.isdir(run.path) or not run.has_config():
@@ -118,10 +118,10 @@ def run(config: RunConfig, overwrite: bool = False) -> dict:
     is removed only then."""
     # Imported here so that `--help` and flag errors do not wait for TensorFlow.
     from skiprec_tf.data.sources import load_data, user_groups
-    from skiprec_tf.distribute import is_chief, make_strategy
-    from skiprec_tf.run_dir import RunDir
-    from skiprec_tf.trainer import check_can_start, train_and_evaluate
-    from skiprec_tf.two_stage import check_init_from
+    from skiprec_tf.training.distribute import is_chief, make_strategy
+    from skiprec_tf.training.run_dir import RunDir
+    from skiprec_tf.training.trainer import check_can_start, train_and_evaluate
+    from skiprec_tf.training.two_stage import check_init_from
 
     # First: multi_worker's collective ops must be set up before any other TensorFlow op.
     strategy = make_strategy(config.train.strategy)
@@ -146,8 +146,8 @@ def run_worker(config: RunConfig, strategy) -> dict:
     chief writes the run. A resumed worker starts from the chief's last checkpoint (on a file
     system the workers share, as TensorFlow's multi-worker checkpoints assume)."""
     from skiprec_tf.data.sources import load_data
-    from skiprec_tf.run_dir import RunDir
-    from skiprec_tf.trainer import train_and_evaluate
+    from skiprec_tf.training.run_dir import RunDir
+    from skiprec_tf.training.trainer import train_and_evaluate
 
     temporary = tempfile.mkdtemp(prefix="skiprec_worker_")
     try:
@@ -176,8 +176,8 @@ def export_run() -> str:
     """--mode=export: the run in --run_dir as a SavedModel under --export_dir."""
     if not FLAGS.run_dir or not FLAGS.export_dir:
         raise ConfigError("--mode=export needs --run_dir (a trained run) and --export_dir")
-    from skiprec_tf.run_dir import RunDir
     from skiprec_tf.serving.export import RecommenderServing, export_saved_model
+    from skiprec_tf.training.run_dir import RunDir
 
     config, model, item_ids = RunDir(FLAGS.run_dir).load_model()
     serving = RecommenderServing(
@@ -226,7 +226,7 @@ def _interrupted_message() -> str:
     run_dir = _interrupted_run[0]
     if run_dir is None:
         return console.interrupted_message(None, None, False)
-    from skiprec_tf.run_dir import RunDir
+    from skiprec_tf.training.run_dir import RunDir
 
     run = RunDir(run_dir)
     position = run.last_position() if run.holds_run() else None

@@ -60,7 +60,7 @@ def _tiny_skiprec_run(tmp_path_factory, backbone: str, policy: str) -> str:
     epoch on a small synthetic set (t = 10, d = 8, 4 blocks)."""
     from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
     from skiprec_tf.data.sources import load_data
-    from skiprec_tf.trainer import train_and_evaluate
+    from skiprec_tf.training.trainer import train_and_evaluate
 
     run_dir = str(tmp_path_factory.mktemp(f"tiny_skiprec_{backbone}") / "run")
     data_config = DataConfig(synthetic_users=300, synthetic_items=40, seq_len=10)

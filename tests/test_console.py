@@ -29,7 +29,7 @@ def _record(path, level=logging.INFO):
 
 
 def test_tensorflows_and_keras_log_lines_are_hidden_but_errors():
-    assert is_own_record(_record("/x/skiprec_tf/callbacks.py"))
+    assert is_own_record(_record("/x/skiprec_tf/training/callbacks.py"))
     assert not is_own_record(_record("/venv/site-packages/tensorflow/python/checkpoint.py"))
     assert not is_own_record(_record("/venv/site-packages/keras/src/trainer.py", logging.WARNING))
     assert is_own_record(_record("/venv/site-packages/tensorflow/x.py", logging.ERROR))

@@ -8,7 +8,7 @@ import pytest
 
 from skiprec_tf.config import DataConfig, ModelConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
-from skiprec_tf.trainer import train_and_evaluate
+from skiprec_tf.training.trainer import train_and_evaluate
 
 
 def _train(tmp_path, data_config, model_config, train_config):

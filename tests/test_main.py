@@ -15,7 +15,7 @@ from absl.testing import flagsaver
 from skiprec_tf import config_flags, main
 from skiprec_tf.config import RESUMABLE, DataConfig, ModelConfig, RunConfig
 from skiprec_tf.errors import ConfigError, SkipRecError
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

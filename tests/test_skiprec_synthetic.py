@@ -5,7 +5,7 @@ import pytest
 
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data, user_groups
-from skiprec_tf.trainer import train_and_evaluate
+from skiprec_tf.training.trainer import train_and_evaluate
 
 MARGIN = 0.5  # blocks, on average over the test users of each kind
 

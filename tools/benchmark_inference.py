@@ -27,11 +27,11 @@ import tensorflow as tf
 from absl import app, flags
 
 from skiprec_tf.data.sources import load_data
-from skiprec_tf.flops import inference_flops
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.evaluation.flops import inference_flops
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 from skiprec_tf.serving.session import SessionServable
 from skiprec_tf.serving.timing import elapsed, time_alternating
+from skiprec_tf.training.run_dir import RunDir
 
 flags.DEFINE_list("runs", [], "name=run_dir pairs; the first is the baseline (the backbone).")
 flags.DEFINE_integer("rounds", 5, "Timed passes over the test split at batch 256, per model.")

@@ -18,7 +18,7 @@ import sys
 
 from absl import app, flags
 
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 flags.DEFINE_string("data_path", "../shared/data/ml-latest-small/ratings.csv", "ratings.csv.")
 flags.DEFINE_string("prefix", "flags/mlsmall", "Flagfiles <prefix>_{plus,gumbel,rl,random}.cfg.")

@@ -30,14 +30,14 @@ import numpy as np
 import tensorflow as tf
 from absl import app, flags
 
-from skiprec_tf.analysis import collect_actions
 from skiprec_tf.data.pipeline import evaluation_batches
 from skiprec_tf.data.sources import load_data
-from skiprec_tf.metrics import ranking_metrics, target_ranks
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.evaluation.analysis import collect_actions
+from skiprec_tf.evaluation.metrics import ranking_metrics, target_ranks
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 from skiprec_tf.serving.session import SessionServable
 from skiprec_tf.serving.timing import time_alternating
+from skiprec_tf.training.run_dir import RunDir
 
 flags.DEFINE_string("run", None, "The SkipRec run whose caps are measured.")
 flags.DEFINE_string("name", "SkipRec", "The run's name in the figure.")

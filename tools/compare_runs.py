@@ -13,8 +13,8 @@ Example:
 
 from absl import app, flags
 
-from skiprec_tf.compare import compare_ranks, format_differences, load_ranks
 from skiprec_tf.errors import SkipRecError
+from skiprec_tf.evaluation.compare import compare_ranks, format_differences, load_ranks
 
 flags.DEFINE_integer("samples", 10000, "Bootstrap resamplings of the test sequences.")
 flags.DEFINE_integer("seed", 0, "Seed of the bootstrap.")

@@ -20,7 +20,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from absl import app, flags
 
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 flags.DEFINE_list("runs", None, "Run directories (glob patterns allowed).")
 flags.DEFINE_string("out_png", None, "Where to write the figure.")

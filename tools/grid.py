@@ -21,7 +21,7 @@ import sys
 
 from absl import app, flags
 
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 flags.DEFINE_string("flagfile_base", None, "The flagfile every run starts from.")
 flags.DEFINE_string("out_dir", None, "Directory of the grid's run directories.")

@@ -31,9 +31,9 @@ import numpy as np
 from absl import app, flags
 
 from skiprec_tf import config_flags
-from skiprec_tf.baselines import mean_metrics
 from skiprec_tf.errors import SkipRecError
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.evaluation.baselines import mean_metrics
+from skiprec_tf.training.run_dir import RunDir
 
 _PEERS = pathlib.Path(__file__).resolve().parent / "peers"
 # The twin of each project model: RecBole's NextItNet (plain NextItNet, also NextItNet+'s peer),

@@ -104,7 +104,7 @@ def main(argv):
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
     from skiprec_tf.data.pipeline import training_batches
     from skiprec_tf.data.sources import load_data
-    from skiprec_tf.trainer import build_model
+    from skiprec_tf.training.trainer import build_model
 
     config = skiprec_main.config_from_flags()
     if config.model.is_skiprec:

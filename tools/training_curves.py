@@ -16,7 +16,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 from absl import app, flags
 
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 flags.DEFINE_list("runs", None, "NAME=RUN_DIR of each run.")
 flags.DEFINE_list(

@@ -21,12 +21,12 @@ from skiprec_tf.models.skiprec_gumbel import SkipRecGumbel
 from skiprec_tf.models.skiprec_rl import SkipRecRL
 
 __all__ = [
+    "NFM",
     "AttentionPolicy",
     "CNNPolicy",
     "Caser",
     "GRU4Rec",
     "GRUPolicy",
-    "NFM",
     "NextItNet",
     "NextItNetPlus",
     "PolicyNetwork",

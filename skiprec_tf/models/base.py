@@ -3,9 +3,9 @@
 import keras
 import tensorflow as tf
 
-from skiprec_tf.distribute import global_mean, replica_sum, step_logs
+from skiprec_tf.evaluation.metrics import RankingMetrics
 from skiprec_tf.layers import TiedOutput
-from skiprec_tf.metrics import RankingMetrics
+from skiprec_tf.training.distribute import global_mean, replica_sum, step_logs
 
 
 class SequentialRecommender(keras.Model):

@@ -4,11 +4,11 @@ import keras
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from skiprec_tf.distribute import step_logs
 from skiprec_tf.models.backbone import ResidualRecommender
 from skiprec_tf.models.noise import example_uniform
 from skiprec_tf.models.policy import RETAIN, PolicyNetwork, greedy_retain
 from skiprec_tf.models.real_skipping import retaining_rows
+from skiprec_tf.training.distribute import step_logs
 
 tfd = tfp.distributions
 

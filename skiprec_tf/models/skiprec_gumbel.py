@@ -3,10 +3,10 @@
 import tensorflow as tf
 import tensorflow_probability as tfp
 
-from skiprec_tf.distribute import global_mean
 from skiprec_tf.models.noise import example_uniform
 from skiprec_tf.models.policy import RETAIN
 from skiprec_tf.models.skiprec import SkipRec
+from skiprec_tf.training.distribute import global_mean
 
 tfd = tfp.distributions
 

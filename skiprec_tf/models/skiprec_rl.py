@@ -5,10 +5,8 @@ import tensorflow as tf
 import tensorflow_probability as tfp
 
 from skiprec_tf.config import REWARDS
-from skiprec_tf.distribute import global_mean
 from skiprec_tf.models.policy import RETAIN, SKIP
-from skiprec_tf.models.skiprec import SkipRec
-from skiprec_tf.rewards import (
+from skiprec_tf.models.rewards import (
     block_reward,
     correct_in_top_k,
     likelihood_reward,
@@ -17,6 +15,8 @@ from skiprec_tf.rewards import (
     reinforce_loss,
     self_critical_advantage,
 )
+from skiprec_tf.models.skiprec import SkipRec
+from skiprec_tf.training.distribute import global_mean
 
 tfd = tfp.distributions
 

@@ -39,8 +39,8 @@ def load_recommender(
             path,
             excludes,
         )
-    from skiprec_tf.run_dir import RunDir
     from skiprec_tf.serving.export import RecommenderServing
+    from skiprec_tf.training.run_dir import RunDir
 
     config, model, item_ids = RunDir(run_dir).load_model()
     serving = RecommenderServing(

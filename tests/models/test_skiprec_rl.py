@@ -8,7 +8,7 @@ import tensorflow_probability as tfp
 from skiprec_testing import N, make_batch, make_skiprec
 
 from skiprec_tf.models import RandomPolicy, SkipRecRL
-from skiprec_tf.rewards import policy_entropy, reinforce_loss
+from skiprec_tf.models.rewards import policy_entropy, reinforce_loss
 
 
 def test_rl_advantage_is_zero_when_sampled_equals_greedy():

@@ -11,7 +11,7 @@ import tensorflow as tf
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.models import NFM, Caser, GRU4Rec, NextItNet, build_recommender
-from skiprec_tf.trainer import train_and_evaluate
+from skiprec_tf.training.trainer import train_and_evaluate
 
 V, D, T = 30, 8, 9
 BASELINES = ("nextitnet", "gru4rec", "caser", "nfm")

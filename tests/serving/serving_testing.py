@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import tensorflow as tf
 
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

@@ -12,8 +12,8 @@ import tensorflow as tf
 from serving_testing import run_main
 
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model, history_mask
+from skiprec_tf.training.run_dir import RunDir
 
 # Run in a fresh interpreter: TensorFlow only, never skiprec_tf. Every request of the JSON file
 # argv[2] against the export of its "model" (argv[1] is {model: path}); an error is a result.

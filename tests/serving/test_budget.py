@@ -14,9 +14,9 @@ from serving_testing import RowCountingBlocks, mixed_policy_run
 
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models.policy import greedy_retain
-from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.budget import cap_blocks
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
+from skiprec_tf.training.run_dir import RunDir
 
 
 def test_cap_keeps_the_retained_blocks_of_highest_margin():

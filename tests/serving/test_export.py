@@ -11,11 +11,11 @@ import pytest
 import tensorflow as tf
 from serving_testing import mixed_policy_run, run_main
 
-from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving import export
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model, right_align
 from skiprec_tf.serving.session import SessionServable
 from skiprec_tf.serving.warmup import read_warmup_requests
+from skiprec_tf.training.run_dir import RunDir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

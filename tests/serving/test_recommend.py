@@ -7,13 +7,13 @@ import pytest
 from serving_testing import run_main
 
 from skiprec_tf.errors import ConfigError, DataError
-from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.recommend import (
     _saved_model_path,
     describe_exclusion,
     format_recommendations,
     read_titles,
 )
+from skiprec_tf.training.run_dir import RunDir
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 

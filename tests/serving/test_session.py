@@ -4,9 +4,9 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
 from skiprec_tf.serving.session import SessionServable
+from skiprec_tf.training.run_dir import RunDir
 
 
 @pytest.fixture(scope="module")

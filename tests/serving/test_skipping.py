@@ -158,7 +158,7 @@ def _private_tensorflow_api(path):
 
 def test_private_tensorflow_api_only_behind_its_two_functions():
     """Serving's `optimized_call` (tested above) and the XLA cache's `align_function_names`
-    (`tests/test_xla_cache.py` fails if a resume stops hitting the cache)."""
+    (`tests/training/test_xla_cache.py` fails if a resume stops hitting the cache)."""
     package = pathlib.Path(__file__).resolve().parents[2] / "skiprec_tf"
     uses = {
         (str(path.relative_to(package)), function, what)
@@ -167,5 +167,5 @@ def test_private_tensorflow_api_only_behind_its_two_functions():
     }
     assert uses == {
         ("serving/skipping.py", "optimized_call", "experimental_attributes"),
-        ("xla_cache.py", "align_function_names", "import tensorflow.python"),
+        ("training/xla_cache.py", "align_function_names", "import tensorflow.python"),
     }, "private TensorFlow API belongs behind optimized_call or align_function_names"

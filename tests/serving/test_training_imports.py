@@ -45,7 +45,9 @@ def _is_serving(name: str) -> bool:
 
 def test_training_modules_have_no_import_of_serving():
     modules = _training_modules()
-    assert {"skiprec_tf.trainer", "skiprec_tf.models.skiprec", "skiprec_tf.layers"} <= set(modules)
+    assert {"skiprec_tf.training.trainer", "skiprec_tf.models.skiprec", "skiprec_tf.layers"} <= set(
+        modules
+    )
     found = {
         module: sorted(name for name in _imported(module, path) if _is_serving(name))
         for module, path in modules.items()

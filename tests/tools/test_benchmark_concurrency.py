@@ -6,8 +6,8 @@ import re
 import pytest
 from tools_testing import run_tool
 
-from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
+from skiprec_tf.training.run_dir import RunDir
 
 pytestmark = pytest.mark.slow  # the second tier (conftest.py)
 

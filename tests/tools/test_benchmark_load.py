@@ -8,8 +8,8 @@ import sys
 
 import pytest
 
-from skiprec_tf.run_dir import RunDir
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
+from skiprec_tf.training.run_dir import RunDir
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 

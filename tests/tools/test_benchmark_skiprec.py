@@ -6,7 +6,7 @@ import re
 import pytest
 from tools_testing import run_tool
 
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 _TINY = ("--data_name=synthetic,--data_format=synthetic,--synthetic_users=200,"
          "--synthetic_items=30,--seq_len=10,--embedding_dim=8,--num_blocks=2,--batch_size=64,"

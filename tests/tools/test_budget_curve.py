@@ -11,8 +11,8 @@ import sys
 import numpy as np
 import pytest
 
-from skiprec_tf.compare import load_ranks
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.evaluation.compare import load_ranks
+from skiprec_tf.training.run_dir import RunDir
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 

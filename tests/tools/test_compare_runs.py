@@ -7,7 +7,7 @@ import sys
 
 import numpy as np
 
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 TEST = np.arange(12, dtype=np.int32).reshape(4, 3)

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from tools_testing import REPO, run_tool
 
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 sys.path.insert(0, str(REPO / "tools" / "peers"))
 import recbole_fit  # a peer-side script: numpy only until it trains

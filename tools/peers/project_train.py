@@ -2,7 +2,7 @@
 
 Run by `tools/benchmark_peers.py`; prints one JSON line: seq_per_s, peak_rss_mib, steps, ...
 
-Builds the model with `skiprec_tf.trainer.build_model` and runs `model.fit` on
+Builds the model with `skiprec_tf.training.trainer.build_model` and runs `model.fit` on
 `skiprec_tf.data.pipeline.training_batches` as `tools/benchmark_train.py` does, over the
 `[n, t]` int sequences of `--sequences` (0 = padding). The first `--warmup_steps` steps (tracing,
 XLA compilation) are not timed; a batch callback times the `--steps` after them.
@@ -61,7 +61,7 @@ def main(argv):
 
     from skiprec_tf.config import DataConfig, ModelConfig, RunConfig, TrainConfig
     from skiprec_tf.data.pipeline import steps_per_epoch, training_batches
-    from skiprec_tf.trainer import build_model
+    from skiprec_tf.training.trainer import build_model
 
     sequences = np.load(FLAGS.sequences).astype(np.int32)
     config = RunConfig(

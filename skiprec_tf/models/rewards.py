@@ -3,8 +3,8 @@ denser options (beyond the paper) for data sets where a top-5 hit is rare."""
 
 import tensorflow as tf
 
-from skiprec_tf.distribute import global_mean
-from skiprec_tf.metrics import target_ranks
+from skiprec_tf.evaluation.metrics import target_ranks
+from skiprec_tf.training.distribute import global_mean
 
 
 def correct_in_top_k(scores, targets, k: int = 5):

@@ -11,7 +11,7 @@ from absl import logging
 from skiprec_tf.config import RunConfig, flag_name, flag_text
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.models import SkipRec
-from skiprec_tf.run_dir import RunDir, build_model
+from skiprec_tf.training.run_dir import RunDir, build_model
 
 
 def resolve_checkpoint(init_from: str):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from skiprec_tf.callbacks import PolicySchedule, controlled_blocks
 from skiprec_tf.config import ModelConfig, PolicyConfig
 from skiprec_tf.models import build_recommender
+from skiprec_tf.training.callbacks import PolicySchedule, controlled_blocks
 
 
 @pytest.mark.parametrize(

@@ -8,14 +8,14 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skiprec_tf.baselines import mean_metrics
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.metrics import METRIC_NAMES
-from skiprec_tf.run_dir import RunDir
-from skiprec_tf.trainer import build_model, train_and_evaluate
-from skiprec_tf.training_state import TrainingState
+from skiprec_tf.evaluation.baselines import mean_metrics
+from skiprec_tf.evaluation.metrics import METRIC_NAMES
+from skiprec_tf.training.run_dir import RunDir
+from skiprec_tf.training.trainer import build_model, train_and_evaluate
+from skiprec_tf.training.training_state import TrainingState
 
 
 def _config(run_dir, epochs, resume=False):
@@ -73,7 +73,7 @@ def test_run_directory_contents(tmp_path, data):
     assert RunConfig.from_json((run_dir / "config.json").read_text()) == _config(run_dir, 2)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics == json.loads(json.dumps(results))
-    assert set(metrics["test"]) == set(METRIC_NAMES)  # the literal list: tests/test_metrics.py
+    assert set(metrics["test"]) == set(METRIC_NAMES)  # the literal list: tests/evaluation/test_metrics.py
     assert metrics["data"]["test"] == len(data.test)
     tags = _tensorboard_tags(run_dir / "tensorboard")
     assert {"train/loss", "train/learning_rate", "valid/mrr_at_5", "test/hr_at_20"} <= tags

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from skiprec_tf.baselines import (
+from skiprec_tf.evaluation.baselines import (
     MarkovChain,
     MostPop,
     baseline_ranks,

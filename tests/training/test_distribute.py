@@ -15,11 +15,11 @@ import tensorflow as tf
 
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
-from skiprec_tf.distribute import global_mean, is_chief, make_strategy, replica_sum
 from skiprec_tf.models import build_recommender
 from skiprec_tf.models.noise import example_uniform
-from skiprec_tf.run_dir import RunDir
-from skiprec_tf.trainer import train_and_evaluate
+from skiprec_tf.training.distribute import global_mean, is_chief, make_strategy, replica_sum
+from skiprec_tf.training.run_dir import RunDir
+from skiprec_tf.training.trainer import train_and_evaluate
 
 pytestmark = pytest.mark.slow  # the second tier (conftest.py)
 

@@ -1,7 +1,7 @@
 """The plain-text tables a run prints."""
 
-from skiprec_tf.metrics import METRIC_NAMES
-from skiprec_tf.report import format_block_usage, format_metrics_table, format_run_report
+from skiprec_tf.evaluation.metrics import METRIC_NAMES
+from skiprec_tf.evaluation.report import format_block_usage, format_metrics_table, format_run_report
 
 USAGE = {
     "utilisation": [1.0, 0.5, 0.0, 0.5],

@@ -6,8 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from skiprec_tf.analysis import block_usage, write_block_usage
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.evaluation.analysis import block_usage, write_block_usage
+from skiprec_tf.training.run_dir import RunDir
 
 
 def test_block_usage_summary():

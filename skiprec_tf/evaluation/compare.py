@@ -13,8 +13,8 @@ import numpy as np
 import tensorflow as tf
 
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.metrics import METRIC_NAMES, ranking_metrics
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.evaluation.metrics import METRIC_NAMES, ranking_metrics
+from skiprec_tf.training.run_dir import RunDir
 
 
 @dataclasses.dataclass(frozen=True)

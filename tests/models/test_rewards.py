@@ -3,7 +3,7 @@
 import numpy as np
 import tensorflow as tf
 
-from skiprec_tf.rewards import (
+from skiprec_tf.models.rewards import (
     block_reward,
     correct_in_top_k,
     likelihood_reward,

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skiprec_tf.metrics import RankingMetrics, ranking_metrics, target_ranks
+from skiprec_tf.evaluation.metrics import RankingMetrics, ranking_metrics, target_ranks
 
 
 def _scores_with_target_at(rank, num_items=30):

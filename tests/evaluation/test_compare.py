@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from skiprec_tf.compare import compare_ranks, load_ranks, paired_bootstrap
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.evaluation.compare import compare_ranks, load_ranks, paired_bootstrap
+from skiprec_tf.training.run_dir import RunDir
 
 TEST = np.arange(40, dtype=np.int32).reshape(10, 4)  # a stand-in test split
 

@@ -12,7 +12,7 @@ import numpy as np
 import tensorflow as tf
 
 from skiprec_tf.data.pipeline import evaluation_batches
-from skiprec_tf.flops import inference_flops
+from skiprec_tf.evaluation.flops import inference_flops
 
 
 def collect_actions(model, sequences: np.ndarray, batch_size: int) -> np.ndarray:

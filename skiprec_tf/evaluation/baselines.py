@@ -7,7 +7,7 @@ sequence as the models are ranked (`metrics.target_ranks`: ties count against th
 import numpy as np
 import tensorflow as tf
 
-from skiprec_tf.metrics import ranking_metrics
+from skiprec_tf.evaluation.metrics import ranking_metrics
 
 
 def item_popularity(train_sequences: np.ndarray, num_items: int) -> np.ndarray:

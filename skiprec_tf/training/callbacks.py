@@ -4,7 +4,7 @@ checkpoints: `training_state.py`)."""
 import keras
 import tensorflow as tf
 
-from skiprec_tf.run_dir import optimizer_step
+from skiprec_tf.training.run_dir import optimizer_step
 
 
 class TensorBoardLogger(keras.callbacks.Callback):

@@ -7,7 +7,7 @@ import keras
 import pytest
 from absl import logging as absl_logging
 
-from skiprec_tf.progress import (
+from skiprec_tf.training.progress import (
     EpochProgbar,
     HoldLogsDuringEpoch,
     ProgressLogger,

@@ -8,8 +8,8 @@ import tensorflow as tf
 
 from skiprec_tf.config import DataConfig, ModelConfig, RunConfig
 from skiprec_tf.errors import CheckpointError, NonFiniteLossError, RunDirError
-from skiprec_tf.run_dir import RunDir, build_model
-from skiprec_tf.training_state import TrainingState
+from skiprec_tf.training.run_dir import RunDir, build_model
+from skiprec_tf.training.training_state import TrainingState
 
 
 def _tiny_model():

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skiprec_tf.optimizers import Adam, AdamW
+from skiprec_tf.training.optimizers import Adam, AdamW
 
 
 def _train(optimizer, steps=4):

@@ -10,25 +10,25 @@ import numpy as np
 import tensorflow as tf
 from absl import logging
 
-from skiprec_tf.analysis import analyse_block_usage
-from skiprec_tf.baselines import MarkovChain, MostPop, baseline_ranks, mean_metrics
-from skiprec_tf.callbacks import PolicySchedule, TensorBoardLogger
 from skiprec_tf.config import RESUMABLE, RunConfig
 from skiprec_tf.data.pipeline import evaluation_batches, steps_per_epoch, training_batches
 from skiprec_tf.data.preprocess import SequenceData
 from skiprec_tf.data.stats import format_table1
-from skiprec_tf.distribute import make_strategy
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.metrics import target_ranks
+from skiprec_tf.evaluation.analysis import analyse_block_usage
+from skiprec_tf.evaluation.baselines import MarkovChain, MostPop, baseline_ranks, mean_metrics
+from skiprec_tf.evaluation.metrics import target_ranks
+from skiprec_tf.evaluation.report import format_run_report
 from skiprec_tf.models import SkipRec
-from skiprec_tf.optimizers import Adam, AdamW
-from skiprec_tf.progress import EpochCSVLogger, progress_callbacks
-from skiprec_tf.report import format_run_report
-from skiprec_tf.run_dir import RunDir, optimizer_step
-from skiprec_tf.run_dir import build_model as build_recommender_model
-from skiprec_tf.training_state import TrainingState
-from skiprec_tf.two_stage import load_backbone
-from skiprec_tf.xla_cache import align_function_names
+from skiprec_tf.training.callbacks import PolicySchedule, TensorBoardLogger
+from skiprec_tf.training.distribute import make_strategy
+from skiprec_tf.training.optimizers import Adam, AdamW
+from skiprec_tf.training.progress import EpochCSVLogger, progress_callbacks
+from skiprec_tf.training.run_dir import RunDir, optimizer_step
+from skiprec_tf.training.run_dir import build_model as build_recommender_model
+from skiprec_tf.training.training_state import TrainingState
+from skiprec_tf.training.two_stage import load_backbone
+from skiprec_tf.training.xla_cache import align_function_names
 
 BASELINES = ("most_popular", "markov_chain")  # their keys in metrics.json and test_ranks.npz
 

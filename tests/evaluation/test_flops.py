@@ -1,7 +1,7 @@
 """The FLOP model of one inference, on hand-computed cases."""
 
 from skiprec_tf.config import ModelConfig
-from skiprec_tf.flops import (
+from skiprec_tf.evaluation.flops import (
     attention_block_flops,
     block_flops,
     inference_flops,

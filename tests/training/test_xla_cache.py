@@ -7,7 +7,7 @@ import sys
 
 import pytest
 
-from skiprec_tf.xla_cache import keep_compiled_programs
+from skiprec_tf.training.xla_cache import keep_compiled_programs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TINY = (

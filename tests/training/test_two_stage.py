@@ -9,8 +9,8 @@ import tensorflow as tf
 from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig, TrainConfig
 from skiprec_tf.data.sources import load_data
 from skiprec_tf.errors import ConfigError
-from skiprec_tf.trainer import build_model, train_and_evaluate
-from skiprec_tf.two_stage import check_init_from, load_backbone
+from skiprec_tf.training.trainer import build_model, train_and_evaluate
+from skiprec_tf.training.two_stage import check_init_from, load_backbone
 
 DATA = DataConfig(synthetic_users=300, synthetic_items=40, seq_len=10)
 BACKBONE = ModelConfig(embedding_dim=8, num_blocks=4)

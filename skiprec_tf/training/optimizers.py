@@ -5,7 +5,7 @@ Algorithm 1) again inside every variable's update: about 10 of the 25 ops each v
 training step's graph. A 32-block NextItNet+ has 291 variables, so these copies are thousands of
 ops that TensorFlow traces, optimises and runs at every start of a run. Here alpha is computed once
 per step and every variable's update reads it: the same ops on the same values, so the same
-weights bit for bit, from a smaller graph (`tests/test_optimizers.py` checks both).
+weights bit for bit, from a smaller graph (`tests/training/test_optimizers.py` checks both).
 """
 
 import keras

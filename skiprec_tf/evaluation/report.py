@@ -1,6 +1,6 @@
 """Plain-text tables of results."""
 
-from skiprec_tf.metrics import METRIC_NAMES
+from skiprec_tf.evaluation.metrics import METRIC_NAMES
 
 
 def format_metrics_table(rows: dict[str, dict[str, float]]) -> str:

@@ -11,7 +11,7 @@ import tensorflow as tf
 
 from skiprec_tf.config import RunConfig
 from skiprec_tf.errors import ConfigError, RunDirError
-from skiprec_tf.run_dir import RunDir
+from skiprec_tf.training.run_dir import RunDir
 
 
 def test_a_finished_run_has_every_file_where_run_dir_says(tiny_skiprec_run):
@@ -75,7 +75,7 @@ def test_a_failed_write_names_the_path_and_leaves_the_old_file(tmp_path, monkeyp
     def full_disk(*args):
         raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
 
-    monkeypatch.setattr("skiprec_tf.run_dir.os.replace", full_disk)
+    monkeypatch.setattr("skiprec_tf.training.run_dir.os.replace", full_disk)
     with pytest.raises(RunDirError, match=f"cannot write {run.flags_file}: No space left"):
         run.write_flags("--seq_len=30\n")
     with pytest.raises(RunDirError, match="item_ids.npy"):
@@ -110,7 +110,7 @@ def test_a_run_directory_that_cannot_be_written_is_found_before_anything_loads(
     (tmp_path / "file").write_text("")
     with pytest.raises(RunDirError, match="file is not a writable directory"):
         RunDir(tmp_path / "file" / "run").check_writable()
-    monkeypatch.setattr("skiprec_tf.run_dir.os.access", lambda path, mode: False)
+    monkeypatch.setattr("skiprec_tf.training.run_dir.os.access", lambda path, mode: False)
     with pytest.raises(RunDirError, match=f"--run_dir={tmp_path}/new/run: {tmp_path} is not"):
         RunDir(tmp_path / "new" / "run").check_writable()
     assert not (tmp_path / "new").exists()

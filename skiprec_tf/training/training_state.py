@@ -10,7 +10,7 @@ import tensorflow as tf
 from absl import logging
 
 from skiprec_tf.errors import CheckpointError, NonFiniteLossError, RunDirError
-from skiprec_tf.run_dir import RunDir, optimizer_step
+from skiprec_tf.training.run_dir import RunDir, optimizer_step
 
 BEST_METRIC = "val_mrr_at_5"
 
