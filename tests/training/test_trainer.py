@@ -73,7 +73,9 @@ def test_run_directory_contents(tmp_path, data):
     assert RunConfig.from_json((run_dir / "config.json").read_text()) == _config(run_dir, 2)
     metrics = json.loads((run_dir / "metrics.json").read_text())
     assert metrics == json.loads(json.dumps(results))
-    assert set(metrics["test"]) == set(METRIC_NAMES)  # the literal list: tests/evaluation/test_metrics.py
+    assert set(metrics["test"]) == set(
+        METRIC_NAMES
+    )  # the literal list: tests/evaluation/test_metrics.py
     assert metrics["data"]["test"] == len(data.test)
     tags = _tensorboard_tags(run_dir / "tensorboard")
     assert {"train/loss", "train/learning_rate", "valid/mrr_at_5", "test/hr_at_20"} <= tags
