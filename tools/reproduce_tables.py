@@ -188,13 +188,18 @@ def check_settings(run: RunDir, arguments: list, row: str) -> None:
     changed = [
         change for change in expected.changed_flags(saved) if not change.startswith("--init_from")
     ]
-    if bool(saved.policy.init_from) != bool(expected.policy.init_from):
-        changed.append("--init_from")
+    if _real(saved.policy.init_from) != _real(expected.policy.init_from):
+        changed.append(f"--init_from: {expected.policy.init_from} -> {saved.policy.init_from}")
     if changed:
         raise ConfigError(
             f"{run.path} ({row}) was trained with other settings than the row's: "
-            f"{'; '.join(changed)}. Move it away or pass another --out_dir."
+            f"{'; '.join(changed)}. Move it away, or pass another --out_dir (or --reuse)."
         )
+
+
+def _real(path: str) -> str:
+    """A run directory's path, resolved (a w/ pre run must start from the row's backbone run)."""
+    return os.path.realpath(path) if path else ""
 
 
 def train_grid(grid: Grid) -> dict:

@@ -3,11 +3,13 @@ them, the grid reused when run again, and a run of other settings refused."""
 
 import json
 import re
+import sys
 
 import numpy as np
 import pytest
-from tools_testing import run_tool
+from tools_testing import REPO, run_tool
 
+from skiprec_tf.errors import ConfigError
 from skiprec_tf.evaluation.tables import TABLE_METRICS
 from skiprec_tf.training.run_dir import RunDir
 
@@ -60,3 +62,38 @@ def test_the_tiny_preset_tables_come_from_its_runs(tmp_path):
     )  # fmt: skip
     assert other.returncode != 0
     assert "trained with other settings" in other.stderr and "--embedding_dim" in other.stderr
+
+
+def _tool():
+    sys.path.insert(0, str(REPO / "tools"))
+    import reproduce_tables
+
+    return reproduce_tables
+
+
+def test_a_run_of_other_settings_or_another_backbone_is_refused(tmp_path):
+    """A reused or earlier run must have the row's settings, and a w/ pre run must start from
+    the row's backbone run of its seed."""
+    tool = _tool()
+    reuse = [f"NextItNet+={tmp_path}/backbone_{{seed}}"]
+    grid = tool.Grid(
+        "synthetic", "cpu", ["NextItNet+", "RL w/ pre"], ["0"], str(tmp_path), [], reuse
+    )
+    run = RunDir(grid.path("RL w/ pre", "0"))
+    arguments = grid.arguments("RL w/ pre", "0")
+    assert f"--init_from={tmp_path}/backbone_0" in arguments
+    run.write_config(tool.expected_config(arguments))
+    tool.check_settings(run, arguments, "RL w/ pre")  # its own settings: accepted
+    other_backbone = [a for a in arguments if not a.startswith("--init_from")]
+    run.write_config(tool.expected_config([*other_backbone, f"--init_from={tmp_path}/other"]))
+    with pytest.raises(ConfigError, match="--init_from"):
+        tool.check_settings(run, arguments, "RL w/ pre")
+    run.write_config(tool.expected_config([*arguments, "--embedding_dim=16"]))
+    with pytest.raises(ConfigError, match="--embedding_dim: 64 -> 16"):
+        tool.check_settings(run, arguments, "RL w/ pre")
+
+
+def test_a_data_set_without_a_rows_flagfile_is_named():
+    tool = _tool()
+    with pytest.raises(ConfigError, match="synthetic_caser.cfg"):
+        tool.Grid("synthetic", "cpu", ["Caser"], ["0"], "/tmp/unused", [], [])
