@@ -47,6 +47,8 @@ from skiprec_tf.training.run_dir import RunDir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PRE = ("--warmup_epochs=0",)  # w/ pre: the backbone is trained; the policy acts from the start
+# The flagfile kinds of models that are not SkipRec (no policy, nothing skipped).
+BACKBONE_KINDS = {"nfm", "gru4rec", "caser", "nextitnet", "plus", "sasrec"}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -59,6 +61,10 @@ class Spec:
     flags: tuple[str, ...] = ()
     pre: str | None = None
     backbone: str = "NextItNet+"
+
+    @property
+    def skiprec(self) -> bool:
+        return self.kind not in BACKBONE_KINDS
 
 
 SPECS = {
@@ -242,7 +248,7 @@ def served_speedups(grid: Grid, rounds: int) -> dict:
     from skiprec_tf.serving.timing import time_alternating
 
     # The random policy is an ablation and is not exported (nor timed).
-    skiprec = [row for row in grid.rows if SPECS[row].kind not in (*BACKBONE_KINDS, "random")]
+    skiprec = [row for row in grid.rows if SPECS[row].skiprec and SPECS[row].kind != "random"]
     speedups = {}
     for seed in grid.seeds if skiprec else []:
         backbones = {SPECS[row].backbone for row in skiprec}
@@ -266,9 +272,6 @@ def served_speedups(grid: Grid, rounds: int) -> dict:
     return speedups
 
 
-BACKBONE_KINDS = {"nfm", "gru4rec", "caser", "nextitnet", "plus", "sasrec"}
-
-
 def _serve_top10(servable):
     return lambda batch: servable.run("recommend_k", {"item_ids": batch, "k": np.int32(10)})
 
@@ -288,7 +291,7 @@ def table_rows(grid: Grid, table: int, speedups: dict) -> list[TableRow]:
 
 def draw_utilisation(grid: Grid, path: str) -> bool:
     """Figure 4: the utilisation of each block by each SkipRec row, over its seeds."""
-    skiprec = [row for row in grid.rows if SPECS[row].kind not in BACKBONE_KINDS]
+    skiprec = [row for row in grid.rows if SPECS[row].skiprec]
     if not skiprec:
         return False
     fig, ax = plt.subplots(figsize=(8, 3.2), dpi=100)
