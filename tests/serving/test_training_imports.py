@@ -10,13 +10,12 @@ import pytest
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 _PACKAGE = _REPO / "skiprec_tf"
-_TRAINING_FILES = ("trainer.py", "callbacks.py", "two_stage.py", "analysis.py")
-_TRAINING_PACKAGES = ("models", "layers", "data")
+_TRAINING_PACKAGES = ("models", "layers", "data", "training", "evaluation")
 
 
 def _training_modules():
     """`{module name: path}` of every training module."""
-    paths = [_PACKAGE / name for name in _TRAINING_FILES]
+    paths = []
     for name in _TRAINING_PACKAGES:
         paths += sorted((_PACKAGE / name).glob("*.py"))
     return {
