@@ -201,7 +201,9 @@ class ModelConfig:
     kernel_size: int = option(3, "Width of the causal convolutions (paper: 3).", at_least=1)
     num_heads: int = option(2, "SASRec+: attention heads of every block.", at_least=1)
     rezero: bool = option(
-        True, "NextItNet+ (lambda learnable from 0); false gives NextItNet (lambda = 1)."
+        True,
+        "NextItNet+ (lambda learnable from 0); false gives NextItNet (lambda = 1), as "
+        "--model=nextitnet always does.",
     )
     dropout: float = option(
         0.0,
@@ -235,7 +237,7 @@ class ModelConfig:
                 f"--backbone={self.backbone} conflicts with --model={self.model}: "
                 "--backbone is SkipRec's"
             )
-        if self.backbone is None and self.model not in ("gru4rec", "caser", "nfm"):
+        if self.backbone is None and (own or self.model in SKIPREC_MODELS):
             object.__setattr__(self, "backbone", own or "nextitnet_plus")
         if self.model == "nextitnet":  # the residual without the learnable lambda
             object.__setattr__(self, "rezero", False)
