@@ -23,7 +23,7 @@ class NFM(SequentialRecommender):
     Args:
       num_items: V.
       embedding_dim: d, also the hidden layer's units.
-      dropout: in training only, the rate of units dropped from f_BI (NFM's dropout).
+      dropout: in training only, the rate of units dropped from [f_BI; s] (NFM's dropout).
       **kwargs: `softmax`, `num_sampled` and Keras arguments, see `SequentialRecommender`.
     """
 
