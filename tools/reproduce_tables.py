@@ -124,6 +124,7 @@ flags.DEFINE_string("out_dir", None, "Directory of the runs, tables.md and the f
 flags.DEFINE_string("extra", "", "Flags added to every run.")
 flags.DEFINE_list("reuse", [], "ROW=PATH runs trained before, {seed} in PATH; checked.")
 flags.DEFINE_integer("rounds", 3, "Timing passes over the test split per served model.")
+flags.DEFINE_integer("inter_op_threads", 1, "TF Serving's --tensorflow_inter_op_parallelism.")
 flags.DEFINE_integer("samples", 2000, "Bootstrap resamplings of the paired comparisons.")
 flags.DEFINE_enum("preset", None, ["tiny"], "tiny: synthetic, 1 seed, 1 epoch, 3 models.")
 flags.mark_flag_as_required("out_dir")
@@ -238,10 +239,13 @@ def train_grid(grid: Grid) -> dict:
     return wall_times
 
 
-def served_speedups(grid: Grid, rounds: int) -> dict:
+def served_speedups(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
     """`{(row, seed): speedup}` of every SkipRec row against its backbone of the same seed: the
     backbone's median time to serve the test split at batch 256 over the row's, both exports
-    loaded in sessions as TF Serving loads them and timed alternately."""
+    loaded in sessions as TF Serving loads them (`inter_op_threads`, as tools/budget_curve.py)
+    and timed alternately."""
+    import tensorflow as tf
+
     from skiprec_tf.data.sources import load_data
     from skiprec_tf.serving.export import RecommenderServing, export_saved_model
     from skiprec_tf.serving.session import SessionServable
@@ -250,6 +254,8 @@ def served_speedups(grid: Grid, rounds: int) -> dict:
     # The random policy is an ablation and is not exported (nor timed).
     skiprec = [row for row in grid.rows if SPECS[row].skiprec and SPECS[row].kind != "random"]
     speedups = {}
+    tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
+    session_config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=inter_op_threads)
     for seed in grid.seeds if skiprec else []:
         backbones = {SPECS[row].backbone for row in skiprec}
         serves, requests = {}, None
@@ -258,7 +264,7 @@ def served_speedups(grid: Grid, rounds: int) -> dict:
                 config, model, item_ids = RunDir(grid.path(row, seed)).load_model()
                 serving = RecommenderServing(model, item_ids, config.data.input_length)
                 path = export_saved_model(serving, export_dir, slug(row))
-                servable = SessionServable(path)
+                servable = SessionServable(path, session_config)
                 if requests is None:
                     requests = item_ids[load_data(config.data).test[:, :-1]]
                 serves[row] = _serve_top10(servable)
@@ -344,7 +350,7 @@ def main(argv):
         grid = Grid(FLAGS.data, FLAGS.scale, rows, FLAGS.seeds, os.path.abspath(FLAGS.out_dir),
                     FLAGS.extra.split(), FLAGS.reuse)  # fmt: skip
         wall_times = train_grid(grid)
-        speedups = served_speedups(grid, FLAGS.rounds)
+        speedups = served_speedups(grid, FLAGS.rounds, FLAGS.inter_op_threads)
         sections = [
             format_table(TITLES[t], table_rows(grid, t, speedups),
                          "SASRec+" if t == 5 else "NextItNet+", FLAGS.samples)
