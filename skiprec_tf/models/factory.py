@@ -25,23 +25,13 @@ def build_recommender(
         "num_sampled": model.num_sampled,
         "tied_embeddings": model.tied_embeddings,
     }
+    convolutions = {"dilations": model.dilations, "kernel_size": model.kernel_size}
     if model.model == "nextitnet_plus":
         return NextItNetPlus(
-            num_items,
-            dilations=model.dilations,
-            kernel_size=model.kernel_size,
-            rezero=model.rezero,
-            name=model.model,
-            **common,
+            num_items, rezero=model.rezero, name=model.model, **convolutions, **common
         )
-    if model.model == "nextitnet":
-        return NextItNet(
-            num_items,
-            dilations=model.dilations,
-            kernel_size=model.kernel_size,
-            name=model.model,
-            **common,
-        )
+    if model.model == "nextitnet":  # lambda fixed at 1
+        return NextItNet(num_items, name=model.model, **convolutions, **common)
     if model.model == "gru4rec":
         return GRU4Rec(num_items, num_layers=model.gru_layers, name=model.model, **common)
     if model.model == "caser":
