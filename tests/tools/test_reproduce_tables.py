@@ -97,3 +97,13 @@ def test_a_data_set_without_a_rows_flagfile_is_named():
     tool = _tool()
     with pytest.raises(ConfigError, match="synthetic_caser.cfg"):
         tool.Grid("synthetic", "cpu", ["Caser"], ["0"], "/tmp/unused", [], [])
+
+
+def test_a_table_always_has_its_backbone_row(tmp_path):
+    """--rows without the backbone still trains it: the paired CIs and speedups need it."""
+    result = run_tool(
+        "reproduce_tables.py", "--preset=tiny", "--rows=GRU4Rec", f"--out_dir={tmp_path}",
+        "--data=no_such_data",
+    )  # fmt: skip
+    assert result.returncode != 0  # stops at the flagfiles, after choosing the rows
+    assert "no_such_data_plus.cfg" in result.stderr and "no_such_data_gru4rec.cfg" in result.stderr
