@@ -35,7 +35,7 @@ from skiprec_tf.data.sources import load_data
 from skiprec_tf.evaluation.analysis import collect_actions
 from skiprec_tf.evaluation.metrics import ranking_metrics, target_ranks
 from skiprec_tf.serving.export import RecommenderServing, export_saved_model
-from skiprec_tf.serving.session import SessionServable
+from skiprec_tf.serving.session import SessionServable, serving_threads
 from skiprec_tf.serving.timing import time_alternating
 from skiprec_tf.training.run_dir import RunDir
 
@@ -87,9 +87,7 @@ class Point:
         path = export_saved_model(serving, export_dir, f"point{id(self)}")
         servable = SessionServable(path, session_config)
         if max_blocks is None:
-            self.serve = lambda batch: servable.run(
-                "recommend_k", {"item_ids": batch, "k": np.int32(10)}
-            )
+            self.serve = servable.top_k(10)
         else:
             cap = np.int32(max_blocks)
             self.serve = lambda batch: servable.run(
@@ -169,8 +167,7 @@ def draw(rows, path):
 
 def main(argv):
     del argv
-    tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
-    session_config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=FLAGS.inter_op_threads)
+    session_config = serving_threads(FLAGS.inter_op_threads)
     num_blocks = RunDir(FLAGS.run).read_config().model.num_blocks
     caps = sorted({round(float(f) * num_blocks) for f in FLAGS.fractions}, reverse=True)
     with tempfile.TemporaryDirectory() as export_dir:

@@ -244,18 +244,15 @@ def served_speedups(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
     backbone's median time to serve the test split at batch 256 over the row's, both exports
     loaded in sessions as TF Serving loads them (`inter_op_threads`, as tools/budget_curve.py)
     and timed alternately."""
-    import tensorflow as tf
-
     from skiprec_tf.data.sources import load_data
     from skiprec_tf.serving.export import RecommenderServing, export_saved_model
-    from skiprec_tf.serving.session import SessionServable
+    from skiprec_tf.serving.session import SessionServable, serving_threads
     from skiprec_tf.serving.timing import time_alternating
 
     # The random policy is an ablation and is not exported (nor timed).
     skiprec = [row for row in grid.rows if SPECS[row].skiprec and SPECS[row].kind != "random"]
     speedups = {}
-    tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
-    session_config = tf.compat.v1.ConfigProto(inter_op_parallelism_threads=inter_op_threads)
+    session_config = serving_threads(inter_op_threads)
     for seed in grid.seeds if skiprec else []:
         backbones = {SPECS[row].backbone for row in skiprec}
         serves, requests = {}, None
@@ -267,7 +264,7 @@ def served_speedups(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
                 servable = SessionServable(path, session_config)
                 if requests is None:
                     requests = item_ids[load_data(config.data).test[:, :-1]]
-                serves[row] = _serve_top10(servable)
+                serves[row] = servable.top_k(10)
             batches = [requests[i : i + 256] for i in range(0, len(requests), 256)]
             for serve in serves.values():
                 serve(batches[0])  # warm-up
@@ -276,10 +273,6 @@ def served_speedups(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
             speedups[(row, seed)] = seconds[SPECS[row].backbone] / seconds[row]
         print(f"seed {seed}: seconds per pass at batch 256: {seconds}", flush=True)
     return speedups
-
-
-def _serve_top10(servable):
-    return lambda batch: servable.run("recommend_k", {"item_ids": batch, "k": np.int32(10)})
 
 
 def table_rows(grid: Grid, table: int, speedups: dict) -> list[TableRow]:

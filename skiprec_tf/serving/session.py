@@ -2,7 +2,15 @@
 request one run of a signature. For the benchmarks and the tests; serving an export needs nothing
 of this package."""
 
+import numpy as np
 import tensorflow as tf
+
+
+def serving_threads(inter_op_threads: int):
+    """TF Serving's `--tensorflow_inter_op_parallelism` for this process: set for its eager
+    and graph functions, and returned as the ConfigProto a `SessionServable` takes."""
+    tf.config.threading.set_inter_op_parallelism_threads(inter_op_threads)
+    return tf.compat.v1.ConfigProto(inter_op_parallelism_threads=inter_op_threads)
 
 
 class SessionServable:
@@ -20,6 +28,10 @@ class SessionServable:
         signature = self.signatures[signature_name]
         feeds = {signature.inputs[key].name: value for key, value in inputs.items()}
         return self.session.run({key: t.name for key, t in signature.outputs.items()}, feeds)
+
+    def top_k(self, k: int = 10):
+        """`recommend_k` of a batch of raw item ids with `k` fixed, as a callable."""
+        return lambda batch: self.run("recommend_k", {"item_ids": batch, "k": np.int32(k)})
 
     def item_ids_callable(self, signature_name: str = "serving_default"):
         """`run` of a signature whose one input is `item_ids`, as a callable from the item ids,
