@@ -12,6 +12,7 @@ from skiprec_tf.layers.causal_conv import (
     tap_positions,
 )
 from skiprec_tf.layers.dropout import optional_dropout
+from skiprec_tf.xla_context import tracing_under_xla
 
 EPSILON = 1e-5  # of both layer norms
 
@@ -45,6 +46,20 @@ def residual_branch(inputs, weights: BlockWeights, taps):
     hidden = tf.nn.relu(layer_norm(hidden, weights.norm1_gamma, weights.norm1_beta))
     hidden = causal_dilated_conv(hidden, weights.conv2_kernel, weights.conv2_bias, taps[1])
     return tf.nn.relu(layer_norm(hidden, weights.norm2_gamma, weights.norm2_beta))
+
+
+@tf.function(autograph=False)
+def traced_residual_branch(inputs, weights: BlockWeights, dilation: int, kernel_size: int):
+    """`residual_branch` as one TensorFlow function per dilation and input shape, which every
+    block of a stack calls with its own weights (read outside: their gradients flow through
+    the reads).
+
+    A training step built from the blocks' ops inline traces N blocks and their gradients op
+    by op; through this function TensorFlow traces the branch, and its gradient, once per
+    distinct (dilation, shape): start-up, not arithmetic (the same ops run, the same values).
+    Not under XLA (`tracing_under_xla`).
+    """
+    return residual_branch(inputs, weights, block_taps(seq_len_of(inputs), dilation, kernel_size))
 
 
 def nextitnet_block(inputs, weights: BlockWeights, taps):
@@ -130,12 +145,15 @@ class NextItNetBlock(keras.layers.Layer):
         # padding_mask is the blocks' common argument (SelfAttentionBlock masks padding keys);
         # the convolutions see padding as the padding item's embedding, as the paper's.
         del padding_mask
-        taps = block_taps(seq_len_of(inputs), self.dilation, self.kernel_size)
-        if not (training and self.branch_dropout):
-            return nextitnet_block(inputs, self.block_weights, taps)
-        branch = residual_branch(inputs, self.block_weights, taps)
-        branch = self.branch_dropout(branch, training=True)
-        return inputs + self.rezero_lambda * branch
+        weights = BlockWeights(*map(tf.convert_to_tensor, self.block_weights))
+        if tracing_under_xla():
+            taps = block_taps(seq_len_of(inputs), self.dilation, self.kernel_size)
+            branch = residual_branch(inputs, weights, taps)
+        else:
+            branch = traced_residual_branch(inputs, weights, self.dilation, self.kernel_size)
+        if training and self.branch_dropout:
+            branch = self.branch_dropout(branch, training=True)
+        return inputs + weights.rezero_lambda * branch
 
     def get_config(self):
         return {

@@ -6,10 +6,15 @@ training step's graph. A 32-block NextItNet+ has 291 variables, so these copies 
 ops that TensorFlow traces, optimises and runs at every start of a run. Here alpha is computed once
 per step and every variable's update reads it: the same ops on the same values, so the same
 weights bit for bit, from a smaller graph (`tests/training/test_optimizers.py` checks both).
+A dense gradient's update is moreover one TensorFlow function per variable shape (`adam_update`),
+traced once and called for every variable of that shape (not under XLA, `tracing_under_xla`).
 """
 
 import keras
+import tensorflow as tf
 from keras import ops
+
+from skiprec_tf.xla_context import tracing_under_xla
 
 
 class _StepScalarsOnce:
@@ -45,6 +50,11 @@ class _StepScalarsOnce:
         gradient = ops.cast(gradient, variable.dtype)
         m = self._momentums[self._get_variable_index(variable)]
         v = self._velocities[self._get_variable_index(variable)]
+        inline = isinstance(gradient, tf.IndexedSlices) or tf.distribute.has_strategy()
+        if not (inline or tracing_under_xla()):
+            constants = (1 - self.beta_1, 1 - self.beta_2, self.epsilon)
+            adam_update(*map(_tf_variable, (variable, m, v)), gradient, alpha, *constants)
+            return
         self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
         self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
         self.assign_sub(
@@ -59,3 +69,18 @@ class Adam(_StepScalarsOnce, keras.optimizers.Adam):
 class AdamW(_StepScalarsOnce, keras.optimizers.AdamW):
     """`keras.optimizers.AdamW` with alpha computed once per step (the same weights bit for bit);
     the decoupled weight decay is Keras's, applied before the update."""
+
+
+def _tf_variable(variable):
+    """The TensorFlow variable of a Keras one (itself if it is one already)."""
+    return variable.value if isinstance(variable, keras.Variable) else variable
+
+
+@tf.function(autograph=False)
+def adam_update(variable, m, v, gradient, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
+    """`_update_with_alpha`'s ops on a dense gradient, as one TensorFlow function per variable
+    shape: the training step traces and optimises an update per distinct shape, not per variable
+    (291 in a 32-block NextItNet+), and runs the same ops on the same values."""
+    m.assign_add(tf.multiply(tf.subtract(gradient, m), one_minus_beta_1))
+    v.assign_add(tf.multiply(tf.subtract(tf.square(gradient), v), one_minus_beta_2))
+    variable.assign_sub(tf.divide(tf.multiply(m, alpha), tf.add(tf.sqrt(v), epsilon)))

@@ -7,6 +7,7 @@ import pytest
 import tensorflow as tf
 
 from skiprec_tf.layers import CausalDilatedConv1D, NextItNetBlock
+from skiprec_tf.layers.residual_block import block_taps, nextitnet_block, traced_residual_branch
 
 
 def _random_block(rezero=True, dilation=2):
@@ -105,3 +106,53 @@ def test_a_fresh_rezero_block_is_the_identity_with_dropout_in_training():
 def test_dropout_out_of_range_is_named():
     with pytest.raises(ValueError, match="dropout"):
         NextItNetBlock(dropout=1.0)
+
+
+def _stack_step(blocks, x, traced: bool):
+    """E_N of `blocks` (Eq. 1) and the gradient of its square sum, in one compiled step; the
+    branches through the layers (`traced`) or written inline (`nextitnet_block`)."""
+    variables = [w for block in blocks for w in block.trainable_weights]
+
+    @tf.function
+    def step():
+        with tf.GradientTape() as tape:
+            hidden = x
+            for block in blocks:
+                if traced:
+                    hidden = block(hidden, training=True)
+                else:
+                    taps = block_taps(x.shape[1], block.dilation, block.kernel_size)
+                    hidden = nextitnet_block(hidden, block.block_weights, taps)
+            loss = tf.reduce_sum(tf.square(hidden))
+        return hidden, tape.gradient(loss, variables)
+
+    return step()
+
+
+def test_a_stack_traces_the_branch_once_per_dilation_with_the_inline_values():
+    blocks = [NextItNetBlock(dilation=r, name=f"b{l}") for l, r in enumerate((1, 4) * 4)]
+    x = tf.random.normal([3, 12, 8], seed=3)
+    for block in blocks:
+        block.build(x.shape)
+        block.rezero_lambda.assign(0.5)
+    before = traced_residual_branch.experimental_get_tracing_count()
+    hidden, gradients = _stack_step(blocks, x, traced=True)
+    assert traced_residual_branch.experimental_get_tracing_count() - before == 2
+    inline_hidden, inline_gradients = _stack_step(blocks, x, traced=False)
+    np.testing.assert_array_equal(hidden, inline_hidden)
+    for gradient, inline_gradient in zip(gradients, inline_gradients, strict=True):
+        np.testing.assert_array_equal(gradient, inline_gradient)
+
+
+def test_under_xla_the_branch_is_written_inline():
+    # XLA compiles the step whole; it took minutes to compile a stack of nested functions.
+    block = NextItNetBlock(dilation=2)
+    x = tf.random.normal([3, 12, 8], seed=4)
+    block.build(x.shape)
+    block.rezero_lambda.assign(0.5)
+    before = traced_residual_branch.experimental_get_tracing_count()
+    hidden = tf.function(lambda: block(x, training=True), jit_compile=True)()
+    assert traced_residual_branch.experimental_get_tracing_count() == before
+    taps = block_taps(12, 2, 3)
+    expected = tf.function(lambda: nextitnet_block(x, block.block_weights, taps), jit_compile=True)
+    np.testing.assert_array_equal(hidden, expected())

@@ -73,6 +73,8 @@ def test_real_skipping_gives_the_masked_losses_and_gradients(backbone, reward):
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-6, err_msg=variable.path)
 
 
+# The second tier: a compiled 32-step comparison; the eager one above stays in the first.
+@pytest.mark.slow
 def test_a_compiled_training_step_with_real_skipping_updates_the_weights_as_the_masked_one():
     inputs, targets = make_batch(rows=16)
     models = [make_skiprec(SkipRecRL, skip_in_training=skip) for skip in (False, True)]

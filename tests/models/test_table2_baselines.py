@@ -72,6 +72,7 @@ def test_checkpoint_round_trip_gives_the_same_scores(name, tmp_path):
     np.testing.assert_allclose(model(inputs), other(inputs), atol=1e-6)
 
 
+@pytest.mark.slow  # the second tier: two epochs of the real trainer for each baseline
 @pytest.mark.parametrize("name", BASELINES)
 def test_training_on_the_synthetic_default_lowers_the_loss(name, tmp_path):
     """Two epochs of the project's trainer on the quick start's kind of data, through main's

@@ -156,9 +156,11 @@ def _private_tensorflow_api(path):
                 yield function, "experimental_attributes"
 
 
-def test_private_tensorflow_api_only_behind_its_two_functions():
-    """Serving's `optimized_call` (tested above) and the XLA cache's `align_function_names`
-    (`tests/training/test_xla_cache.py` fails if a resume stops hitting the cache)."""
+def test_private_tensorflow_api_only_behind_its_three_functions():
+    """Serving's `optimized_call` (tested above), the XLA cache's `align_function_names`
+    (`tests/training/test_xla_cache.py` fails if a resume stops hitting the cache) and
+    `tracing_under_xla` (`tests/layers/test_residual_block.py` fails if it answers wrong either
+    way)."""
     package = pathlib.Path(__file__).resolve().parents[2] / "skiprec_tf"
     uses = {
         (str(path.relative_to(package)), function, what)
@@ -168,4 +170,7 @@ def test_private_tensorflow_api_only_behind_its_two_functions():
     assert uses == {
         ("serving/skipping.py", "optimized_call", "experimental_attributes"),
         ("training/xla_cache.py", "align_function_names", "import tensorflow.python"),
-    }, "private TensorFlow API belongs behind optimized_call or align_function_names"
+        ("xla_context.py", "tracing_under_xla", "import tensorflow.python"),
+    }, (
+        "private TensorFlow API belongs behind optimized_call, align_function_names or tracing_under_xla"
+    )

@@ -7,7 +7,12 @@ import re
 import subprocess
 import sys
 
+import pytest
+
 from skiprec_tf.data.loading import load_sequence_data
+
+# The second tier: each test runs the tool in a fresh process (TensorFlow's import).
+pytestmark = pytest.mark.slow
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 

@@ -6,9 +6,13 @@ import subprocess
 import sys
 
 import numpy as np
+import pytest
 
 from skiprec_tf.config import ModelConfig, RunConfig
 from skiprec_tf.training.run_dir import RunDir
+
+# The second tier: each test runs the tool in a fresh process (TensorFlow's import).
+pytestmark = pytest.mark.slow
 
 _REPO = pathlib.Path(__file__).resolve().parents[2]
 TEST = np.arange(12, dtype=np.int32).reshape(4, 3)

@@ -28,6 +28,7 @@ def _curves(tmp_path, *args):
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_draws_the_chosen_columns_of_every_run(tmp_path):
     a = _history(tmp_path, "a", [0.6, 0.1, 0.01])
     b = _history(tmp_path, "b", [0.6, 0.5])

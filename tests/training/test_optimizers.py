@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from skiprec_tf.training.optimizers import Adam, AdamW
+from skiprec_tf.training.optimizers import Adam, AdamW, adam_update
 
 
 def _train(optimizer, steps=4):
@@ -64,6 +64,17 @@ def test_fewer_ops_than_keras():
         return len(graph.graph.get_operations())
 
     assert num_ops(Adam(1e-3)) < 0.75 * num_ops(keras.optimizers.Adam(1e-3))
+
+
+def test_variables_of_one_shape_share_one_traced_update():
+    variables = [
+        keras.Variable(np.ones((5, 13), "float32")) for _ in range(8)
+    ]  # a shape of its own
+    optimizer = Adam(1e-3)
+    optimizer.build(variables)
+    before = adam_update.experimental_get_tracing_count()
+    tf.function(lambda: optimizer.apply([tf.ones((5, 13))] * 8, variables)).get_concrete_function()
+    assert adam_update.experimental_get_tracing_count() - before == 1
 
 
 def test_amsgrad_refused():
