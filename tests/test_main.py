@@ -67,19 +67,26 @@ def _few_users(tmp_path):
     return _ratings(tmp_path, [f"{u},{i},4.0,{i}" for u in range(1, 4) for i in range(1, 8)])
 
 
+# The data errors need TensorFlow's import in the fresh process (about 6 s each): the malformed
+# file stays in the first tier, the others are in the second.
+LOADS_DATA = pytest.mark.slow
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
-        (
+        pytest.param(
             lambda p: ["--data_format=movielens_csv", f"--data_path={p}/nowhere.csv"],
             "nowhere.csv: no such file",
+            marks=LOADS_DATA,
         ),
-        (
+        pytest.param(
             lambda p: [f"--flagfile={ROOT}/flags/ml20_rl.cfg"],
             (
                 "data/ml-20m/ratings.csv: no such file; download it with "
                 "`python tools/download_data.py ml-20m --data_dir=data`"
             ),
+            marks=LOADS_DATA,
         ),
         (
             lambda p: [
@@ -88,9 +95,10 @@ def _few_users(tmp_path):
             ],
             "ratings.csv:3",
         ),
-        (
+        pytest.param(
             lambda p: ["--data_format=movielens_csv", f"--data_path={_few_users(p)}"],
             "min_user_items=10",
+            marks=LOADS_DATA,
         ),
         (lambda p: [f"--flagfile={_flagfile(p, '--num_block=4')}"], "num_blocks ? (in "),
         (lambda p: ["--seq_len=1"], "--seq_len"),
@@ -316,6 +324,7 @@ def test_ctrl_c_stops_at_once_with_one_line_and_the_run_resumes(tmp_path):
     assert epochs == list(range(1, epoch + 2))
 
 
+@pytest.mark.slow  # the second tier: two fresh processes
 def test_init_from_a_run_of_other_data_is_refused_before_the_data_load(tmp_path):
     """The backbone run (only its config.json and a checkpoint index are read) was made with
     t = 12; the SkipRec run asks t = 10 and names a data file that does not exist: the

@@ -51,7 +51,11 @@ def test_greedy_inference_is_deterministic_and_binary():
 
 @pytest.mark.parametrize(
     "cls, policy_cls",
-    [(SkipRecRL, RandomPolicy), (SkipRecGumbel, CNNPolicy), (SkipRecRL, GRUPolicy)],
+    [
+        (SkipRecRL, RandomPolicy),
+        (SkipRecGumbel, CNNPolicy),
+        pytest.param(SkipRecRL, GRUPolicy, marks=pytest.mark.slow),  # the second tier: 6 s
+    ],
 )
 def test_train_steps_run_and_report_block_usage(cls, policy_cls):
     model = make_skiprec(cls, policy_cls)
