@@ -86,13 +86,7 @@ class Point:
         self.requests = item_ids[data.test[:, :-1]]  # raw ids, as a client sends them
         path = export_saved_model(serving, export_dir, f"point{id(self)}")
         servable = SessionServable(path, session_config)
-        if max_blocks is None:
-            self.serve = servable.top_k(10)
-        else:
-            cap = np.int32(max_blocks)
-            self.serve = lambda batch: servable.run(
-                "recommend_budget", {"item_ids": batch, "k": np.int32(10), "max_blocks": cap}
-            )
+        self.serve = servable.top_k(10, max_blocks)
 
 
 def static_blocks(fixed: str, model, train, batch_size: int):

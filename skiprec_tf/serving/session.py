@@ -29,9 +29,13 @@ class SessionServable:
         feeds = {signature.inputs[key].name: value for key, value in inputs.items()}
         return self.session.run({key: t.name for key, t in signature.outputs.items()}, feeds)
 
-    def top_k(self, k: int = 10):
-        """`recommend_k` of a batch of raw item ids with `k` fixed, as a callable."""
-        return lambda batch: self.run("recommend_k", {"item_ids": batch, "k": np.int32(k)})
+    def top_k(self, k: int = 10, max_blocks: int | None = None):
+        """`recommend_k` of a batch of raw item ids with `k` fixed, as a callable; with
+        `max_blocks`, `recommend_budget` under that cap."""
+        if max_blocks is None:
+            return lambda batch: self.run("recommend_k", {"item_ids": batch, "k": np.int32(k)})
+        budget = {"k": np.int32(k), "max_blocks": np.int32(max_blocks)}
+        return lambda batch: self.run("recommend_budget", {"item_ids": batch, **budget})
 
     def item_ids_callable(self, signature_name: str = "serving_default"):
         """`run` of a signature whose one input is `item_ids`, as a callable from the item ids,
