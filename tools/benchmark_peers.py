@@ -11,6 +11,11 @@ an epoch's partial last batch is a new shape that XLA compiles at its first step
 if that step is a timed one). Prints the medians side by side and project/peer; > 1 means the
 project trains faster (seq/s) or needs more memory (MiB).
 
+For NextItNet+, each round also times the step's float32 ceiling on this machine
+(`tools/peers/matmul_ceiling.py`: its matrix products alone, which both sides compute), in
+turns with the two sides, and prints each side's seq/s as a share of it: a target above the
+ceiling needs fewer FLOPs or a narrower float type, not faster code.
+
 Both sides: the same sequences and V, t, d, N, batch, Adam 1e-3, no dropout, the full softmax
 over all V + 1 ids at every position (padding targets masked), `--threads` threads (TF intra- and
 inter-op, torch.set_num_threads). SASRec: `--num_heads` heads, FFN width 4 d on both sides.
@@ -64,6 +69,9 @@ flags.DEFINE_string(
     "peer_python", "", "Python of an environment with recbole and torch; empty: project only."
 )
 flags.DEFINE_integer("seed", 0, "Seed of the data, the weights and the batch order.")
+flags.DEFINE_bool(
+    "ceiling", True, "For NextItNet+, also time the step's matmuls alone (its float32 ceiling)."
+)
 FLAGS = flags.FLAGS
 
 
@@ -125,9 +133,13 @@ def _values(runs, key) -> str:
     return ", ".join(f"{r[key]:.0f}" for r in runs)
 
 
+def _share(value, ceiling) -> str:
+    return f"{value / ceiling:.0%}" if value and ceiling else "-"
+
+
 def print_table(results: dict, num_sequences: int, num_items: int, description: str) -> None:
-    """Medians per model: project, peer and project/peer of seq/s and peak MiB; then each
-    side's rounds."""
+    """Medians per model: project, peer and project/peer of seq/s and peak MiB; the float32
+    ceiling and each side's share of it; then each side's rounds."""
     xla = "on" if FLAGS.jit_compile else "off"
     print(
         f"\nV={num_items} items ({description}, {num_sequences} sequences), t={FLAGS.seq_len}, "
@@ -140,9 +152,9 @@ def print_table(results: dict, num_sequences: int, num_items: int, description: 
         f"{'model':<16}{'peer':<11}{'project seq/s':>14}{'peer seq/s':>12}{'ratio':>7}"
         f"{'project MiB':>13}{'peer MiB':>10}{'ratio':>7}"
     )
-    details = []
+    details, shares = [], []
     for model, sides in results.items():
-        project, peer = sides["project"], sides["peer"]
+        project, peer, ceiling = sides["project"], sides["peer"], sides["ceiling"]
         speed = _median(project, "seq_per_s"), _median(peer, "seq_per_s")
         memory = _median(project, "peak_rss_mib"), _median(peer, "peak_rss_mib")
         print(
@@ -150,7 +162,16 @@ def print_table(results: dict, num_sequences: int, num_items: int, description: 
             f"{_figure(speed[0]):>14}{_figure(speed[1]):>12}{_ratio(*speed):>7}"
             f"{_figure(memory[0]):>13}{_figure(memory[1]):>10}{_ratio(*memory):>7}"
         )
-        for side, runs in sides.items():
+        if ceiling:
+            limit = _median(ceiling, "seq_per_s")
+            shares.append(
+                f"  {model}: the step's matmuls alone (float32 ceiling) {limit:,.0f} seq/s "
+                f"({_median(ceiling, 'gflop'):.1f} GFLOP/step at "
+                f"{_median(ceiling, 'gflop_per_s'):.1f} GFLOP/s; rounds {_values(ceiling, 'seq_per_s')}); "
+                f"project {_share(speed[0], limit)} of it, peer {_share(speed[1], limit)}"
+            )
+        for side in ("project", "peer"):
+            runs = sides[side]
             if runs:
                 details.append(
                     f"  {model} {side}: seq/s {_values(runs, 'seq_per_s')}; ms/step "
@@ -159,6 +180,8 @@ def print_table(results: dict, num_sequences: int, num_items: int, description: 
                     f"{_median(runs, 'warmup_s'):.1f} s; params {runs[0]['params']:,}; "
                     f"first-step loss {runs[0]['first_loss']:.3f}"
                 )
+    if shares:
+        print("float32 ceiling (tools/peers/matmul_ceiling.py):\n" + "\n".join(shares))
     print("\n".join(details))
 
 
@@ -187,7 +210,7 @@ def main(argv):
     sequences, num_items, description = training_sequences()
     warn_of_timed_compilation(len(sequences))
     env = worker_env()
-    results = {model: {"project": [], "peer": []} for model in FLAGS.models}
+    results = {model: {"project": [], "peer": [], "ceiling": []} for model in FLAGS.models}
     with tempfile.TemporaryDirectory(prefix="benchmark_peers_") as tmp:
         path = os.path.join(tmp, "sequences.npy")
         np.save(path, sequences)
@@ -208,16 +231,33 @@ def main(argv):
             "project": [sys.executable, str(_TOOLS / "peers" / "project_train.py"), xla],
             "peer": [FLAGS.peer_python, str(_TOOLS / "peers" / "recbole_train.py")],
         }
-        sides = ("project", "peer") if FLAGS.peer_python else ("project",)
+        ceiling = [
+            sys.executable,
+            str(_TOOLS / "peers" / "matmul_ceiling.py"),
+            f"--num_items={num_items}",
+            f"--embedding_dim={FLAGS.embedding_dim}",
+            f"--num_blocks={FLAGS.num_blocks}",
+            f"--seq_len={FLAGS.seq_len}",
+            f"--batch_size={FLAGS.batch_size}",
+            f"--threads={FLAGS.threads}",
+        ]
         for model in FLAGS.models:
+            sides = ("project", "peer") if FLAGS.peer_python else ("project",)
+            if model == "nextitnet_plus" and FLAGS.ceiling:
+                sides += ("ceiling",)
             for round_ in range(FLAGS.rounds):
                 for side in sides:
-                    result = run([*commands[side], *common, f"--model={model}"], env)
+                    if side == "ceiling":
+                        command = ceiling
+                    else:
+                        command = [*commands[side], *common, f"--model={model}"]
+                    result = run(command, env)
                     results[model][side].append(result)
+                    memory = f", {result['peak_rss_mib']:.0f} MiB" if side != "ceiling" else ""
                     print(
                         f"{model} round {round_ + 1}/{FLAGS.rounds} {side}: "
-                        f"{result['seq_per_s']:.0f} seq/s, {result['ms_per_step']:.1f} ms/step, "
-                        f"{result['peak_rss_mib']:.0f} MiB",
+                        f"{result['seq_per_s']:.0f} seq/s, {result['ms_per_step']:.1f} ms/step"
+                        f"{memory}",
                         file=sys.stderr,
                         flush=True,
                     )

@@ -41,6 +41,15 @@ def test_project_alone_gives_a_row_per_model_with_positive_figures():
         assert peer == "-" and peer_speed is None and peer_mib is None, model
         assert project_speed > 0 and project_mib > 0, model
     assert stdout.count(" project: seq/s ") == 2  # the rounds of each model
+    # NextItNet+'s float32 ceiling, timed in the same rounds, at or above what the project reaches.
+    match = re.search(
+        r"nextitnet_plus: the step's matmuls alone \(float32 ceiling\) ([\d,]+) seq/s .*; "
+        r"project (\d+)% of it, peer -",
+        stdout,
+    )
+    assert match, stdout
+    assert float(match.group(1).replace(",", "")) > 0 and 0 < int(match.group(2))
+    assert "sasrec_plus: the step's matmuls alone" not in stdout
 
 
 @pytest.mark.slow
