@@ -15,7 +15,7 @@ def pytest_configure(config):
     config.addinivalue_line(
         "markers",
         "slow: the second tier (fresh processes, exports, resumes, real data, tools; about "
-        "13 minutes): `pytest -m slow`",
+        "20 minutes on 2 cores): `pytest -m slow`",
     )
     config.addinivalue_line(
         "markers", "integration: real-data or slow tests (need SKIPREC_DATA_DIR)"
