@@ -14,12 +14,22 @@ request costs besides its blocks. From that and the backbone's time per block it
 model would reach if its blocks cost what the backbone's do and skipping cost nothing: the part of
 the ideal that the fixed costs (request, lookup, policy network, output layer) already take.
 
+With `--peer_python` (a python with recbole and torch), RecBole's model of the first run's backbone
+(NextItNet or SASRec, the same V, t, d, blocks and heads) serves the same requests in a fresh
+process (`tools/peers/recbole_serve.py`: `full_sort_predict` and top 20, `--intra_op_threads`
+torch threads), once before and once after the project's timing, and the first model's
+throughput and p50 latency are printed against its medians.
+
 Example:
   python tools/benchmark_inference.py \
       --runs=NextItNet+=runs/mlsmall_plus,SkipRec-RL=runs/mlsmall_rl,SkipRec-Gumbel=runs/mlsmall_gumbel
 """
 
 import functools
+import json
+import os
+import pathlib
+import subprocess
 import tempfile
 
 import numpy as np
@@ -50,7 +60,13 @@ flags.DEFINE_integer(
     "Threads within one op, e.g. a matmul (TF Serving: --tensorflow_intra_op_parallelism); 0 lets "
     "TensorFlow choose (one per core).",
 )
+flags.DEFINE_string(
+    "peer_python", "", "Python of an environment with recbole and torch; empty: no peer."
+)
 FLAGS = flags.FLAGS
+
+_PEER = pathlib.Path(__file__).resolve().parent / "peers" / "recbole_serve.py"
+PEER_NAMES = {"nextitnet_plus": "NextItNet", "sasrec_plus": "SASRec"}
 
 
 def _session_signature(path, session_config):
@@ -82,7 +98,7 @@ class _NoBlocks(RecommenderServing):
 
 def _prepare(name, run_dir, export_dir, load):
     """The run's config, its export and its no-block twin loaded by `load` (indexed by SERVED and
-    NO_BLOCKS), the raw test requests, and V."""
+    NO_BLOCKS), the raw test requests, V, and the requests as the model's item indices."""
     config, model, item_ids = RunDir(run_dir).load_model()
     model_name = name.replace("+", "plus").replace(" ", "_")
     signatures = [
@@ -91,7 +107,7 @@ def _prepare(name, run_dir, export_dir, load):
     ]  # fmt: skip
     data = load_data(config.data)
     requests = item_ids[data.test[:, :-1]]  # raw ids, as a client sends them
-    return config, signatures, requests, len(item_ids) - 1
+    return config, signatures, requests, len(item_ids) - 1, data.test[:, :-1]
 
 
 class _Floor(tf.Module):
@@ -139,6 +155,44 @@ def _print_reachable(names, blocks, ideal, pass_time, latencies, num_users, num_
               f"{p50[base, SERVED] / single_bound / ideal[name]:>11.2f}")  # fmt: skip
 
 
+def _time_peer(config, inputs, num_items, path, rounds):
+    """RecBole's twin of `config`'s backbone serving `inputs` (`tools/peers/recbole_serve.py`)."""
+    env = dict(os.environ)
+    if FLAGS.intra_op_threads:
+        env["OMP_NUM_THREADS"] = str(FLAGS.intra_op_threads)
+    np.save(path, inputs)
+    model = config.model
+    command = [
+        FLAGS.peer_python, str(_PEER), f"--sequences={path}", f"--num_items={num_items}",
+        f"--model={model.backbone}", f"--embedding_dim={model.embedding_dim}",
+        f"--num_blocks={model.num_blocks}", f"--num_heads={model.num_heads}",
+        f"--batch_size={FLAGS.batch_size}", f"--rounds={rounds}",
+        f"--single_requests={FLAGS.single_requests}", f"--threads={FLAGS.intra_op_threads}",
+    ]  # fmt: skip
+    result = subprocess.run(command, capture_output=True, text=True, env=env, check=False)
+    lines = [line for line in result.stdout.splitlines() if line.startswith("{")]
+    if result.returncode or not lines:
+        raise RuntimeError(f"{_PEER} failed ({result.returncode}):\n{result.stderr[-3000:]}")
+    return json.loads(lines[-1])
+
+
+def _print_peer(name, backbone, peers, pass_time, latencies, num_users):
+    """RecBole's medians (both of its processes pooled) against the first model's."""
+    pass_seconds = [s for peer in peers for s in peer["pass_seconds"]]
+    peer_latencies = [ms for peer in peers for ms in peer["latencies_ms"]]
+    peer_pass, peer_p50 = np.median(pass_seconds), np.percentile(peer_latencies, 50)
+    p50 = np.percentile(latencies[name, SERVED], 50)
+    print(
+        f"\nRecBole {PEER_NAMES[backbone]} ({peers[0]['model']}, the same V, t, d, blocks and"
+        f" heads; torch threads {peers[0]['torch_threads']}; before and after the timing above):"
+        f" batch-{FLAGS.batch_size} {num_users / peer_pass:.0f} seq/s (passes"
+        f" {', '.join(f'{num_users / s:.0f}' for s in pass_seconds)}), p50"
+        f" {peer_p50:.2f} ms, p99 {np.percentile(peer_latencies, 99):.2f} ms."
+        f" {name} against it: throughput {peer_pass / pass_time[name, SERVED]:.2f}x,"
+        f" p50 latency {p50 / peer_p50:.2f}x"
+    )
+
+
 def main(argv):
     del argv
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
@@ -157,6 +211,18 @@ def main(argv):
             names.append(name)
             models[name] = _prepare(name, run_dir, export_dir, load)
         requests = models[names[0]][2]
+        base_config, num_items, inputs = (
+            models[names[0]][0],
+            models[names[0]][3],
+            models[names[0]][4],
+        )
+        backbone = base_config.model.backbone
+        peers = []
+        if FLAGS.peer_python and backbone not in PEER_NAMES:
+            raise app.UsageError(f"--peer_python: RecBole has no twin of {backbone}")
+        if FLAGS.peer_python:
+            peer_inputs = f"{export_dir}/peer_inputs.npy"
+            peers.append(_time_peer(base_config, inputs, num_items, peer_inputs, FLAGS.rounds))
         batches = [
             requests[i : i + FLAGS.batch_size] for i in range(0, len(requests), FLAGS.batch_size)
         ]
@@ -176,9 +242,11 @@ def main(argv):
             blocks.setdefault(name, used)
             serve(singles[0])
         pass_time, latencies = time_alternating(serves, batches, singles, FLAGS.rounds)
+        if FLAGS.peer_python:
+            peers.append(_time_peer(base_config, inputs, num_items, peer_inputs, FLAGS.rounds))
 
     base = names[0]
-    config0, _, _, num_items = models[base]
+    config0 = models[base][0]
     seq_len = config0.data.input_length
 
     def ideal_flops(name):
@@ -203,6 +271,8 @@ def main(argv):
     _print_speedups(names, blocks, ideal, pass_time, latencies, len(requests))
     num_blocks = config0.model.num_blocks
     _print_reachable(names, blocks, ideal, pass_time, latencies, len(requests), num_blocks)
+    if peers:
+        _print_peer(base, backbone, peers, pass_time, latencies, len(requests))
 
 
 if __name__ == "__main__":

@@ -1,8 +1,12 @@
 """tools/benchmark_inference.py on two tiny SkipRec runs (NextItNet+ and SASRec+ backbones), on
 one thread: both tables print a row per model with positive speeds and latencies."""
 
+import os
+import pathlib
 import re
+import sys
 
+import numpy as np
 import pytest
 from tools_testing import run_tool
 
@@ -50,3 +54,35 @@ def test_benchmark_inference_of_two_tiny_runs(tiny_skiprec_run, tiny_sasrec_skip
     # seq/s, reachable, p50 ms, reachable (a ratio from a noisy difference: only parsed)
     for row in _rows(reachable, names, 4).values():
         assert row[0] > 0 and row[2] > 0
+
+
+@pytest.mark.slow
+def test_beside_recbole_prints_its_throughput_and_latency(tiny_sasrec_skiprec_run):
+    peer_python = os.environ.get("SKIPREC_PEER_PYTHON")
+    if not peer_python:
+        pytest.skip("SKIPREC_PEER_PYTHON (a python with recbole and torch) is not set")
+    result = run_tool(
+        "benchmark_inference.py", f"--runs=SASRec-RL={tiny_sasrec_skiprec_run}",
+        "--rounds=2", "--single_requests=5", "--inter_op_threads=1", "--intra_op_threads=1",
+        f"--peer_python={peer_python}",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr[-3000:]
+    match = re.search(
+        r"RecBole SASRec \(recbole\.SASRec, .* torch threads 1; .*\): batch-256 (\d+) seq/s "
+        r"\(passes (\d+), (\d+), (\d+), (\d+)\), p50 ([\d.]+) ms, p99 ([\d.]+) ms\. SASRec-RL "
+        r"against it: throughput ([\d.]+)x, p50 latency ([\d.]+)x",
+        result.stdout,
+    )
+    assert match, result.stdout
+    figures = [float(f) for f in match.groups()]
+    assert all(f > 0 for f in figures), figures
+    assert figures[5] <= figures[6]  # p50 <= p99
+
+
+def test_recbole_layout_moves_the_items_first_and_keeps_the_lengths():
+    sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[2] / "tools" / "peers"))
+    from recbole_serve import right_aligned
+
+    aligned, lengths = right_aligned(np.array([[0, 0, 5, 6], [1, 2, 3, 4], [0, 0, 0, 0]]))
+    np.testing.assert_array_equal(aligned, [[5, 6, 0, 0], [1, 2, 3, 4], [0, 0, 0, 0]])
+    np.testing.assert_array_equal(lengths, [2, 4, 1])  # an empty request reads position 0
