@@ -4,6 +4,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from skiprec_tf.xla_context import tracing_under_xla
+
 
 def tap_positions(seq_len, kernel_size: int, dilation_rate: int):
     """Where output position i of psi reads its `kernel_size` taps i - (kernel_size - 1 - j) r,
@@ -27,15 +29,62 @@ def causal_dilated_conv(inputs, kernel, bias, taps):
     Output position i sees positions i, i - r, i - 2r, ..., never later ones: one gather of the
     taps, one matmul.
     """
-    padded = tf.pad(inputs, [[0, 0], [1, 0], [0, 0]])
     # [batch, seq_len, kernel_size, channels]: one gather, faster to serve than a slice per tap
     # (docs/results.md), and the positions may be a tensor.
-    columns = tf.gather(padded, taps, axis=1)
+    columns = gather_taps(inputs, taps)
     # A 2-D MatMul + BiasAdd, not a batched matmul: TF fuses it (oneDNN), and a batched matmul of
     # unknown batch size ran 2x slower inside serving's functions.
     rows = tf.reshape(columns, [-1, kernel.shape[0]])
     outputs = tf.nn.bias_add(tf.matmul(rows, kernel), bias)
     return tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [kernel.shape[-1]]], axis=0))
+
+
+def gather_taps(inputs, taps):
+    """`[batch, seq_len, kernel_size, channels]`: the taps (`tap_positions`) of every position of
+    `[batch, seq_len, channels]` inputs, a zero row before the start.
+
+    With the positions known when the step is traced (a NumPy array), the gradient is the taps'
+    gradients shifted back and added (`_shifted_sum`), not TensorFlow's gradient of a gather,
+    which transposes the gradient to gather's axis, sums it with an unsorted segment sum and
+    transposes it back: the same sums in the same order, so the same values bit for bit
+    (`tests/layers/test_causal_conv.py`), in about 2/3 of the time of a convolution's forward and
+    input gradient (d = 64, batch 256, docs/results.md). Not under XLA, which compiles the
+    gather's gradient its own way.
+    """
+    padded = tf.pad(inputs, [[0, 0], [1, 0], [0, 0]])
+    if not isinstance(taps, np.ndarray) or tracing_under_xla():
+        return tf.gather(padded, taps, axis=1)
+
+    @tf.custom_gradient
+    def gather(inputs):
+        columns = tf.gather(tf.pad(inputs, [[0, 0], [1, 0], [0, 0]]), taps, axis=1)
+        return columns, lambda upstream: _shifted_sum(upstream, taps)
+
+    return gather(inputs)
+
+
+def _shifted_sum(upstream, taps):
+    """The gradient of `gather_taps` for `[batch, seq_len, kernel_size, channels]` `upstream`.
+
+    Tap j of position i reads position i - o_j (o_j = (kernel_size - 1 - j) r), so position p
+    receives upstream[:, p + o_j, j] of every tap with p + o_j < seq_len. TensorFlow's gradient
+    of the gather adds them over positions i, then taps j: in the order of o_j. So does this sum,
+    each term added to the rows it reaches (a slice, an add, a concat: no chain of adds, which
+    grappler's arithmetic optimizer would merge into one AddN and sum in another order).
+    """
+    seq_len, kernel_size = taps.shape
+    offsets = seq_len - taps[-1]  # taps[-1, j] = seq_len - o_j, or 0 when o_j >= seq_len
+    total = None
+    for j in sorted(range(kernel_size), key=lambda j: offsets[j]):
+        offset, term = int(offsets[j]), upstream[:, :, j]
+        if offset >= seq_len:
+            continue  # every read of this tap is before the start: the zero row's
+        if total is None:  # the smallest offset: 0 for `tap_positions`
+            total = tf.pad(term[:, offset:], [[0, 0], [0, offset], [0, 0]]) if offset else term
+        else:
+            reached = seq_len - offset
+            total = tf.concat([total[:, :reached] + term[:, offset:], total[:, reached:]], axis=1)
+    return total
 
 
 class CausalDilatedConv1D(keras.layers.Layer):

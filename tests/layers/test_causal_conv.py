@@ -1,10 +1,11 @@
 """The causal dilated convolution (psi of Eq. 2): its tap positions and Keras' causal Conv1D."""
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from skiprec_tf.layers import CausalDilatedConv1D
-from skiprec_tf.layers.causal_conv import tap_positions
+from skiprec_tf.layers.causal_conv import gather_taps, tap_positions
 
 
 def test_tap_positions_by_hand():
@@ -24,3 +25,43 @@ def test_causal_conv_matches_keras_conv1d():
     reference.build(x.shape)
     reference.set_weights([conv.kernel.numpy().reshape(3, 5, 6), conv.bias.numpy()])
     np.testing.assert_allclose(conv(x), reference(x), atol=1e-5)
+
+
+def _inline_taps(inputs, taps):
+    """The taps as one plain gather, with TensorFlow's gradient of it."""
+    return tf.gather(tf.pad(inputs, [[0, 0], [1, 0], [0, 0]]), taps, axis=1)
+
+
+@pytest.mark.parametrize("kernel_size", [2, 3, 5])
+@pytest.mark.parametrize("dilation", [1, 2, 4, 8, 16])
+def test_gather_taps_gradient_is_the_gathers_bit_for_bit(kernel_size, dilation):
+    """The shifted sum equals TensorFlow's gradient of the gather exactly, in a compiled step
+    (where grappler rewrites graphs) with a convolution's matmul after it; dilation 16 reaches
+    before the start of a 9-position sequence with every tap but the last."""
+    rng = np.random.default_rng(dilation + 10 * kernel_size)
+    inputs = tf.constant(rng.normal(size=(5, 9, 6)), tf.float32)
+    kernel = tf.constant(rng.normal(size=(kernel_size * 6, 4)), tf.float32)
+    upstream = tf.constant(rng.normal(size=(45, 4)), tf.float32)
+    taps = tap_positions(9, kernel_size, dilation)
+
+    def step(gather):
+        @tf.function
+        def compiled(inputs):
+            with tf.GradientTape() as tape:
+                tape.watch(inputs)
+                rows = tf.reshape(gather(inputs, taps), [-1, kernel_size * 6])
+                outputs = tf.matmul(rows, kernel)
+            return outputs, tape.gradient(outputs, inputs, output_gradients=upstream)
+
+        return [t.numpy() for t in compiled(inputs)]
+
+    (outputs, gradient), (inline_outputs, inline_gradient) = step(gather_taps), step(_inline_taps)
+    np.testing.assert_array_equal(outputs, inline_outputs)
+    np.testing.assert_array_equal(gradient, inline_gradient)
+    assert np.abs(gradient).max() > 0
+
+
+def test_gather_taps_of_positions_picked_at_run_time_is_a_plain_gather():
+    inputs = tf.random.normal([2, 4, 3])
+    taps = tf.constant(tap_positions(4, 3, 1))
+    np.testing.assert_array_equal(gather_taps(inputs, taps), _inline_taps(inputs, taps))
