@@ -132,7 +132,8 @@ FLAGS = flags.FLAGS
 
 
 def slug(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9]+", "_", name).strip("_").lower()
+    """A row's name as a directory name: "NextItNet+" is nextitnet_plus, not NextItNet's."""
+    return re.sub(r"[^A-Za-z0-9]+", "_", name.replace("+", " plus")).strip("_").lower()
 
 
 class Grid:

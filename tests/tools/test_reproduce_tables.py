@@ -107,3 +107,12 @@ def test_a_table_always_has_its_backbone_row(tmp_path):
     )  # fmt: skip
     assert result.returncode != 0  # stops at the flagfiles, after choosing the rows
     assert "no_such_data_plus.cfg" in result.stderr and "no_such_data_gru4rec.cfg" in result.stderr
+
+
+def test_every_row_has_a_run_directory_of_its_own():
+    """NextItNet and NextItNet+ (and every other pair) never share a run directory."""
+    tool = _tool()
+    slugs = [tool.slug(row) for row in tool.SPECS]
+    assert len(set(slugs)) == len(slugs), slugs
+    assert tool.slug("NextItNet+") == "nextitnet_plus" and tool.slug("NextItNet") == "nextitnet"
+    assert tool.slug("RL w/ pre") == "rl_w_pre"  # the names of earlier runs stay
