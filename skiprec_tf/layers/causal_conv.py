@@ -22,16 +22,17 @@ def seq_len_of(inputs):
     return inputs.shape[1] if inputs.shape[1] is not None else tf.shape(inputs)[1]
 
 
-def causal_dilated_conv(inputs, kernel, bias, taps):
+def causal_dilated_conv(inputs, kernel, bias, taps, training=False):
     """psi of explicit weights: kernel `[kernel_size * channels, filters]`, bias `[filters]`, and
-    the positions of the taps (`tap_positions`, which may be picked at run time).
+    the positions of the taps (`tap_positions`, which may be picked at run time); `training`
+    as `gather_taps`'s.
 
     Output position i sees positions i, i - r, i - 2r, ..., never later ones: one gather of the
     taps, one matmul.
     """
     # [batch, seq_len, kernel_size, channels]: one gather, faster to serve than a slice per tap
     # (docs/results.md), and the positions may be a tensor.
-    columns = gather_taps(inputs, taps)
+    columns = gather_taps(inputs, taps, training)
     # A 2-D MatMul + BiasAdd, not a batched matmul: TF fuses it (oneDNN), and a batched matmul of
     # unknown batch size ran 2x slower inside serving's functions.
     rows = tf.reshape(columns, [-1, kernel.shape[0]])
@@ -39,21 +40,21 @@ def causal_dilated_conv(inputs, kernel, bias, taps):
     return tf.reshape(outputs, tf.concat([tf.shape(inputs)[:-1], [kernel.shape[-1]]], axis=0))
 
 
-def gather_taps(inputs, taps):
+def gather_taps(inputs, taps, training=False):
     """`[batch, seq_len, kernel_size, channels]`: the taps (`tap_positions`) of every position of
     `[batch, seq_len, channels]` inputs, a zero row before the start.
 
-    With the positions known when the step is traced (a NumPy array), the gradient is the taps'
-    gradients shifted back and added (`_shifted_sum`), not TensorFlow's gradient of a gather,
+    In `training`, with the positions known when the step is traced (a NumPy array), the gradient
+    is the taps' gradients shifted back and added (`_shifted_sum`), not TensorFlow's gradient of a gather,
     which transposes the gradient to gather's axis, sums it with an unsorted segment sum and
     transposes it back: the same sums in the same order, so the same values bit for bit
     (`tests/layers/test_causal_conv.py`), in about 2/3 of the time of a convolution's forward and
     input gradient (d = 64, batch 256, docs/results.md). Not under XLA, which compiles the
-    gather's gradient its own way.
+    gather's gradient its own way, nor outside training: an export holds the plain gather and no
+    gradient function.
     """
-    padded = tf.pad(inputs, [[0, 0], [1, 0], [0, 0]])
-    if not isinstance(taps, np.ndarray) or tracing_under_xla():
-        return tf.gather(padded, taps, axis=1)
+    if not training or not isinstance(taps, np.ndarray) or tracing_under_xla():
+        return tf.gather(tf.pad(inputs, [[0, 0], [1, 0], [0, 0]]), taps, axis=1)
 
     @tf.custom_gradient
     def gather(inputs):

@@ -39,27 +39,33 @@ def block_taps(seq_len, dilation: int, kernel_size: int):
     )
 
 
-def residual_branch(inputs, weights: BlockWeights, taps):
+def residual_branch(inputs, weights: BlockWeights, taps, training=False):
     """F(E) = ReLU(LN_2(psi_2(ReLU(LN_1(psi_1(E)))))) (Eq. 2) of explicit weights, psi_1 and psi_2
-    causal convolutions with dilations r and 2r, their taps at `taps` (`block_taps`)."""
-    hidden = causal_dilated_conv(inputs, weights.conv1_kernel, weights.conv1_bias, taps[0])
+    causal convolutions with dilations r and 2r, their taps at `taps` (`block_taps`); in
+    `training` with the taps' own gradient (`causal_conv.gather_taps`), the same values."""
+    psi_1 = weights.conv1_kernel, weights.conv1_bias
+    psi_2 = weights.conv2_kernel, weights.conv2_bias
+    hidden = causal_dilated_conv(inputs, *psi_1, taps[0], training)
     hidden = tf.nn.relu(layer_norm(hidden, weights.norm1_gamma, weights.norm1_beta))
-    hidden = causal_dilated_conv(hidden, weights.conv2_kernel, weights.conv2_bias, taps[1])
+    hidden = causal_dilated_conv(hidden, *psi_2, taps[1], training)
     return tf.nn.relu(layer_norm(hidden, weights.norm2_gamma, weights.norm2_beta))
 
 
 @tf.function(autograph=False)
-def traced_residual_branch(inputs, weights: BlockWeights, dilation: int, kernel_size: int):
+def traced_residual_branch(
+    inputs, weights: BlockWeights, dilation: int, kernel_size: int, training: bool = False
+):
     """`residual_branch` as one TensorFlow function per dilation and input shape, which every
     block of a stack calls with its own weights (read outside: their gradients flow through
     the reads).
 
     A training step built from the blocks' ops inline traces N blocks and their gradients op
     by op; through this function TensorFlow traces the branch, and its gradient, once per
-    distinct (dilation, shape): start-up, not arithmetic (the same ops run, the same values).
-    Not under XLA (`tracing_under_xla`).
+    distinct (dilation, shape, training): start-up, not arithmetic (the same ops run, the same
+    values). Not under XLA (`tracing_under_xla`).
     """
-    return residual_branch(inputs, weights, block_taps(seq_len_of(inputs), dilation, kernel_size))
+    taps = block_taps(seq_len_of(inputs), dilation, kernel_size)
+    return residual_branch(inputs, weights, taps, training)
 
 
 def nextitnet_block(inputs, weights: BlockWeights, taps):
@@ -150,7 +156,9 @@ class NextItNetBlock(keras.layers.Layer):
             taps = block_taps(seq_len_of(inputs), self.dilation, self.kernel_size)
             branch = residual_branch(inputs, weights, taps)
         else:
-            branch = traced_residual_branch(inputs, weights, self.dilation, self.kernel_size)
+            branch = traced_residual_branch(
+                inputs, weights, self.dilation, self.kernel_size, training=bool(training)
+            )
         if training and self.branch_dropout:
             branch = self.branch_dropout(branch, training=True)
         return inputs + weights.rezero_lambda * branch

@@ -1,5 +1,7 @@
 """The causal dilated convolution (psi of Eq. 2): its tap positions and Keras' causal Conv1D."""
 
+import functools
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -55,13 +57,25 @@ def test_gather_taps_gradient_is_the_gathers_bit_for_bit(kernel_size, dilation):
 
         return [t.numpy() for t in compiled(inputs)]
 
-    (outputs, gradient), (inline_outputs, inline_gradient) = step(gather_taps), step(_inline_taps)
+    training = functools.partial(gather_taps, training=True)
+    (outputs, gradient), (inline_outputs, inline_gradient) = step(training), step(_inline_taps)
     np.testing.assert_array_equal(outputs, inline_outputs)
     np.testing.assert_array_equal(gradient, inline_gradient)
     assert np.abs(gradient).max() > 0
 
 
-def test_gather_taps_of_positions_picked_at_run_time_is_a_plain_gather():
+def _graph_ops(gather, inputs, taps):
+    concrete = tf.function(lambda inputs: gather(inputs, taps)).get_concrete_function(inputs)
+    return {node.op for node in concrete.graph.as_graph_def().node}
+
+
+def test_outside_training_or_with_positions_picked_at_run_time_the_gather_is_plain():
+    """Inference graphs (exports) hold no custom gradient: the same ops as the plain gather."""
     inputs = tf.random.normal([2, 4, 3])
-    taps = tf.constant(tap_positions(4, 3, 1))
-    np.testing.assert_array_equal(gather_taps(inputs, taps), _inline_taps(inputs, taps))
+    for taps in (tap_positions(4, 3, 1), tf.constant(tap_positions(4, 3, 1))):
+        np.testing.assert_array_equal(gather_taps(inputs, taps), _inline_taps(inputs, taps))
+        assert _graph_ops(gather_taps, inputs, taps) == _graph_ops(_inline_taps, inputs, taps)
+    trained = _graph_ops(
+        functools.partial(gather_taps, training=True), inputs, tap_positions(4, 3, 1)
+    )
+    assert "IdentityN" in trained  # the custom gradient's mark, only in training
