@@ -34,8 +34,8 @@ def _inline_taps(inputs, taps):
     return tf.gather(tf.pad(inputs, [[0, 0], [1, 0], [0, 0]]), taps, axis=1)
 
 
-@pytest.mark.parametrize("kernel_size", [2, 3, 5])
-@pytest.mark.parametrize("dilation", [1, 2, 4, 8, 16])
+@pytest.mark.parametrize("kernel_size", [3, 5])  # 3 or more terms: an order to keep
+@pytest.mark.parametrize("dilation", [1, 4, 16])
 def test_gather_taps_gradient_is_the_gathers_bit_for_bit(kernel_size, dilation):
     """The shifted sum equals TensorFlow's gradient of the gather exactly, in a compiled step
     (where grappler rewrites graphs) with a convolution's matmul after it; dilation 16 reaches
