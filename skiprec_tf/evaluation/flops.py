@@ -56,3 +56,21 @@ def inference_flops(
     if model.is_skiprec:
         total += policy_flops(policy, seq_len, d, model.num_blocks)
     return total
+
+
+def training_step_products(
+    rows: int, channels: int, kernel_size: int, num_blocks: int, outputs: int
+) -> list:
+    """`(m, k, n, transpose_a, transpose_b, count)` of every matrix product of one NextItNet+
+    training step over `rows` positions (batch x (t - 1)): per causal convolution its forward,
+    its input gradient and its kernel gradient (2 N convolutions), and the same three of the
+    output layer over `outputs` ids (`tools/peers/matmul_ceiling.py` times them)."""
+    taps = kernel_size * channels
+    products = []
+    for inner, outer, count in ((taps, channels, 2 * num_blocks), (channels, outputs, 1)):
+        products += [
+            (rows, inner, outer, False, False, count),  # x @ w
+            (rows, outer, inner, False, True, count),  # dy @ w^T
+            (inner, rows, outer, True, False, count),  # x^T @ dy
+        ]
+    return products

@@ -1,7 +1,7 @@
-"""tools/peers/matmul_ceiling.py: the products of a training step are the forward FLOPs that
-`evaluation.flops` counts, three times over (forward, input gradient, kernel gradient)."""
+"""tools/peers/matmul_ceiling.py: the products of a training step (`training_step_products`)
+are the forward FLOPs that `evaluation.flops` counts, three times over (forward, input
+gradient, kernel gradient)."""
 
-import importlib.util
 import json
 import pathlib
 import subprocess
@@ -9,16 +9,9 @@ import sys
 
 import pytest
 
-from skiprec_tf.evaluation.flops import block_flops, output_flops
+from skiprec_tf.evaluation.flops import block_flops, output_flops, training_step_products
 
 _TOOL = pathlib.Path(__file__).resolve().parents[2] / "tools" / "peers" / "matmul_ceiling.py"
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location("matmul_ceiling", _TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _flops(products):
@@ -27,7 +20,7 @@ def _flops(products):
 
 def test_step_products_are_three_times_the_forward_flops_of_the_counter():
     batch, seq_len, d, k, blocks, items = 16, 9, 12, 3, 5, 40
-    products = _tool().step_products(batch * seq_len, d, k, blocks, items + 1)
+    products = training_step_products(batch * seq_len, d, k, blocks, items + 1)
     forward = [p for p in products if not (p[3] or p[4])]
     elementwise = 10 * seq_len * d  # block_flops' layer norms, ReLUs and residual sum
     per_sequence = blocks * (block_flops(seq_len, d, k) - elementwise) + seq_len * output_flops(

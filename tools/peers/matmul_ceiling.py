@@ -22,6 +22,8 @@ import time
 
 from absl import app, flags
 
+from skiprec_tf.evaluation.flops import training_step_products
+
 flags.DEFINE_integer("num_items", None, "V: items are 1..V.", required=True)
 flags.DEFINE_integer("embedding_dim", 64, "d.")
 flags.DEFINE_integer("num_blocks", 32, "N.")
@@ -31,21 +33,6 @@ flags.DEFINE_integer("batch_size", 256, "Sequences per step.")
 flags.DEFINE_integer("threads", 1, "TF intra-op and inter-op threads; 0: TF's default.")
 flags.DEFINE_integer("repeats", 7, "Timings of each product; the median counts.", lower_bound=1)
 FLAGS = flags.FLAGS
-
-
-def step_products(rows: int, channels: int, kernel_size: int, num_blocks: int, outputs: int):
-    """`(m, k, n, transpose_a, transpose_b, count)` of every matrix product of one training step:
-    per causal convolution its forward, its input gradient and its kernel gradient (2 N
-    convolutions), and the same three of the output layer."""
-    taps = kernel_size * channels
-    products = []
-    for inner, outer, count in ((taps, channels, 2 * num_blocks), (channels, outputs, 1)):
-        products += [
-            (rows, inner, outer, False, False, count),  # x @ w
-            (rows, outer, inner, False, True, count),  # dy @ w^T
-            (inner, rows, outer, True, False, count),  # x^T @ dy
-        ]
-    return products
 
 
 def time_product(tf, m, k, n, transpose_a, transpose_b, repeats) -> float:
@@ -72,7 +59,7 @@ def main(argv):
     tf.config.threading.set_intra_op_parallelism_threads(FLAGS.threads)
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.threads)
     rows = FLAGS.batch_size * (FLAGS.seq_len - 1)
-    products = step_products(
+    products = training_step_products(
         rows, FLAGS.embedding_dim, FLAGS.kernel_size, FLAGS.num_blocks, FLAGS.num_items + 1
     )
     seconds = flops = 0.0
