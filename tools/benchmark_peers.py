@@ -164,10 +164,11 @@ def print_table(results: dict, num_sequences: int, num_items: int, description: 
         )
         if ceiling:
             limit = _median(ceiling, "seq_per_s")
+            gflop, rate = _median(ceiling, "gflop"), _median(ceiling, "gflop_per_s")
             shares.append(
                 f"  {model}: the step's matmuls alone (float32 ceiling) {limit:,.0f} seq/s "
-                f"({_median(ceiling, 'gflop'):.1f} GFLOP/step at "
-                f"{_median(ceiling, 'gflop_per_s'):.1f} GFLOP/s; rounds {_values(ceiling, 'seq_per_s')}); "
+                f"({gflop:.1f} GFLOP/step at {rate:.1f} GFLOP/s; rounds "
+                f"{_values(ceiling, 'seq_per_s')}); "
                 f"project {_share(speed[0], limit)} of it, peer {_share(speed[1], limit)}"
             )
         for side in ("project", "peer"):

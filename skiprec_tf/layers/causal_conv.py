@@ -44,14 +44,14 @@ def gather_taps(inputs, taps, training=False):
     """`[batch, seq_len, kernel_size, channels]`: the taps (`tap_positions`) of every position of
     `[batch, seq_len, channels]` inputs, a zero row before the start.
 
-    In `training`, with the positions known when the step is traced (a NumPy array), the gradient
-    is the taps' gradients shifted back and added (`_shifted_sum`), not TensorFlow's gradient of a gather,
-    which transposes the gradient to gather's axis, sums it with an unsorted segment sum and
-    transposes it back: the same sums in the same order, so the same values bit for bit
-    (`tests/layers/test_causal_conv.py`), in about 2/3 of the time of a convolution's forward and
-    input gradient (d = 64, batch 256, docs/results.md). Not under XLA, which compiles the
-    gather's gradient its own way, nor outside training: an export holds the plain gather and no
-    gradient function.
+    In `training`, with the positions known when the step is traced (a NumPy array), the
+    gradient is the taps' gradients shifted back and added (`_shifted_sum`), not TensorFlow's
+    gradient of a gather, which transposes the gradient to the gathered axis, sums it with an
+    unsorted segment sum and transposes it back: the same sums in the same order, so the same
+    values bit for bit (`tests/layers/test_causal_conv.py`), and a NextItNet+ training step about
+    4% (d = 64) to 7% (d = 256) faster (docs/results.md, issue 24). Not under XLA, which compiles
+    the gather's gradient its own way, nor outside training: an export holds the plain gather and
+    no gradient function.
     """
     if not training or not isinstance(taps, np.ndarray) or tracing_under_xla():
         return tf.gather(tf.pad(inputs, [[0, 0], [1, 0], [0, 0]]), taps, axis=1)
