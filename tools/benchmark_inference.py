@@ -211,17 +211,12 @@ def main(argv):
             names.append(name)
             models[name] = _prepare(name, run_dir, export_dir, load)
         requests = models[names[0]][2]
-        base_config, num_items, inputs = (
-            models[names[0]][0],
-            models[names[0]][3],
-            models[names[0]][4],
-        )
+        base_config, _, _, num_items, inputs = models[names[0]]
         backbone = base_config.model.backbone
-        peers = []
-        if FLAGS.peer_python and backbone not in PEER_NAMES:
-            raise app.UsageError(f"--peer_python: RecBole has no twin of {backbone}")
-        if FLAGS.peer_python:
-            peer_inputs = f"{export_dir}/peer_inputs.npy"
+        peers, peer_inputs = [], f"{export_dir}/peer_inputs.npy"
+        if FLAGS.peer_python:  # RecBole's twin before the timing, and again after it
+            if backbone not in PEER_NAMES:
+                raise app.UsageError(f"--peer_python: RecBole has no twin of {backbone}")
             peers.append(_time_peer(base_config, inputs, num_items, peer_inputs, FLAGS.rounds))
         batches = [
             requests[i : i + FLAGS.batch_size] for i in range(0, len(requests), FLAGS.batch_size)
