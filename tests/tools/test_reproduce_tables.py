@@ -29,15 +29,15 @@ def test_the_tiny_preset_tables_come_from_its_runs(tmp_path):
     assert text in result.stdout
     cells = _cells(text)
     assert list(cells) == ["MostPop", "Markov chain", "GRU4Rec", "NextItNet+", "RL w/ pre"]
-    runs = {"GRU4Rec": "gru4rec", "NextItNet+": "nextitnet", "RL w/ pre": "rl_w_pre"}
+    runs = {"GRU4Rec": "gru4rec", "NextItNet+": "nextitnet_plus", "RL w/ pre": "rl_w_pre"}
     for model, row in cells.items():
-        run = RunDir(str(out / f"{runs.get(model, 'nextitnet')}_seed0"))
+        run = RunDir(str(out / f"{runs.get(model, 'nextitnet_plus')}_seed0"))
         key = {"MostPop": "most_popular", "Markov chain": "markov_chain"}.get(model, "test")
         metrics = run.read_metrics()[key]
         assert row[0] == "1"  # one seed
         assert row[1:6] == [f"{metrics[name]:.4f}" for name in TABLE_METRICS]
     assert RunDir(str(out / "rl_w_pre_seed0")).read_config().policy.init_from == str(
-        out / "nextitnet_seed0"
+        out / "nextitnet_plus_seed0"
     )
     # The speedup is the measured ratio the tool printed.
     seconds = json.loads(
