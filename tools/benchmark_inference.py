@@ -193,6 +193,32 @@ def _print_peer(name, backbone, peers, pass_time, latencies, num_users):
     )
 
 
+def _time_served(names, models, requests, load, export_dir):
+    """An empty signature's latencies, the single requests, the blocks each test user runs per
+    model, and every model's pass times and latencies with and without its blocks, timed in
+    turns (`time_alternating`)."""
+    batches = [
+        requests[i : i + FLAGS.batch_size] for i in range(0, len(requests), FLAGS.batch_size)
+    ]
+    singles = [requests[i : i + 1] for i in range(min(FLAGS.single_requests, len(requests)))]
+    floor_path = f"{export_dir}/floor"
+    tf.saved_model.save(_Floor(), floor_path)
+    floor = load(floor_path)
+    floor_latencies = [1000 * elapsed(floor, [single]) for single in singles + singles]
+    serves = {
+        (name, variant): models[name][1][variant]
+        for name in names
+        for variant in (SERVED, NO_BLOCKS)
+    }
+    blocks = {}
+    for (name, _), serve in serves.items():  # warm-up, and the blocks each test user runs
+        used = np.concatenate([serve(batch)["blocks_used"] for batch in batches])
+        blocks.setdefault(name, used)
+        serve(singles[0])
+    pass_time, latencies = time_alternating(serves, batches, singles, FLAGS.rounds)
+    return floor_latencies, singles, blocks, pass_time, latencies
+
+
 def main(argv):
     del argv
     tf.config.threading.set_inter_op_parallelism_threads(FLAGS.inter_op_threads)
@@ -213,32 +239,18 @@ def main(argv):
         requests = models[names[0]][2]
         base_config, _, _, num_items, inputs = models[names[0]]
         backbone = base_config.model.backbone
-        peers, peer_inputs = [], f"{export_dir}/peer_inputs.npy"
-        if FLAGS.peer_python:  # RecBole's twin before the timing, and again after it
-            if backbone not in PEER_NAMES:
-                raise app.UsageError(f"--peer_python: RecBole has no twin of {backbone}")
-            peers.append(_time_peer(base_config, inputs, num_items, peer_inputs, FLAGS.rounds))
-        batches = [
-            requests[i : i + FLAGS.batch_size] for i in range(0, len(requests), FLAGS.batch_size)
-        ]
-        singles = [requests[i : i + 1] for i in range(min(FLAGS.single_requests, len(requests)))]
-        floor_path = f"{export_dir}/floor"
-        tf.saved_model.save(_Floor(), floor_path)
-        floor = load(floor_path)
-        floor_latencies = [1000 * elapsed(floor, [single]) for single in singles + singles]
-        serves = {
-            (name, variant): models[name][1][variant]
-            for name in names
-            for variant in (SERVED, NO_BLOCKS)
-        }
-        blocks = {}
-        for (name, _), serve in serves.items():  # warm-up, and the blocks each test user runs
-            used = np.concatenate([serve(batch)["blocks_used"] for batch in batches])
-            blocks.setdefault(name, used)
-            serve(singles[0])
-        pass_time, latencies = time_alternating(serves, batches, singles, FLAGS.rounds)
-        if FLAGS.peer_python:
-            peers.append(_time_peer(base_config, inputs, num_items, peer_inputs, FLAGS.rounds))
+        if FLAGS.peer_python and backbone not in PEER_NAMES:
+            raise app.UsageError(f"--peer_python: RecBole has no twin of {backbone}")
+        peer_inputs = f"{export_dir}/peer_inputs.npy"
+
+        def time_peer():
+            return _time_peer(base_config, inputs, num_items, peer_inputs, FLAGS.rounds)
+
+        peers = [time_peer()] if FLAGS.peer_python else []  # RecBole's twin before, and after
+        floor_latencies, singles, blocks, pass_time, latencies = _time_served(
+            names, models, requests, load, export_dir
+        )
+        peers += [time_peer()] if FLAGS.peer_python else []
 
     base = names[0]
     config0 = models[base][0]

@@ -54,14 +54,18 @@ def gather_taps(inputs, taps, training=False):
     no gradient function.
     """
     if not training or not isinstance(taps, np.ndarray) or tracing_under_xla():
-        return tf.gather(tf.pad(inputs, [[0, 0], [1, 0], [0, 0]]), taps, axis=1)
+        return _gather_after_zero_row(inputs, taps)
 
     @tf.custom_gradient
     def gather(inputs):
-        columns = tf.gather(tf.pad(inputs, [[0, 0], [1, 0], [0, 0]]), taps, axis=1)
-        return columns, lambda upstream: _shifted_sum(upstream, taps)
+        return _gather_after_zero_row(inputs, taps), lambda upstream: _shifted_sum(upstream, taps)
 
     return gather(inputs)
+
+
+def _gather_after_zero_row(inputs, taps):
+    """Position 0 of the taps is the zero row before the start; position p + 1 is input p."""
+    return tf.gather(tf.pad(inputs, [[0, 0], [1, 0], [0, 0]]), taps, axis=1)
 
 
 def _shifted_sum(upstream, taps):
