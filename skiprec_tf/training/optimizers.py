@@ -45,21 +45,18 @@ class _StepScalarsOnce:
         return lr * ops.sqrt(1 - beta_2_power) / (1 - beta_1_power)
 
     def _update_with_alpha(self, variable, gradient, alpha):
-        """m <- beta_1 m + (1 - beta_1) g, v <- beta_2 v + (1 - beta_2) g^2,
-        theta <- theta - alpha m / (sqrt(v) + epsilon), in Keras's order of operations."""
+        """Adam's update of `variable` (`_adam_step`) with the step's alpha."""
         gradient = ops.cast(gradient, variable.dtype)
         m = self._momentums[self._get_variable_index(variable)]
         v = self._velocities[self._get_variable_index(variable)]
+        constants = (1 - self.beta_1, 1 - self.beta_2, self.epsilon)
         inline = isinstance(gradient, tf.IndexedSlices) or tf.distribute.has_strategy()
-        if not (inline or tracing_under_xla()):
-            constants = (1 - self.beta_1, 1 - self.beta_2, self.epsilon)
+        if inline or tracing_under_xla():  # Keras's assignments, which know both
+            _adam_step(
+                self.assign_add, self.assign_sub, variable, m, v, gradient, alpha, *constants
+            )
+        else:
             adam_update(*map(_tf_variable, (variable, m, v)), gradient, alpha, *constants)
-            return
-        self.assign_add(m, ops.multiply(ops.subtract(gradient, m), 1 - self.beta_1))
-        self.assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), 1 - self.beta_2))
-        self.assign_sub(
-            variable, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), self.epsilon))
-        )
 
 
 class Adam(_StepScalarsOnce, keras.optimizers.Adam):
@@ -76,11 +73,21 @@ def _tf_variable(variable):
     return variable.value if isinstance(variable, keras.Variable) else variable
 
 
+def _adam_step(assign_add, assign_sub, variable, m, v, gradient, alpha, one_minus_beta_1,
+               one_minus_beta_2, epsilon):  # fmt: skip
+    """m <- m + (g - m)(1 - beta_1), v <- v + (g^2 - v)(1 - beta_2), then
+    theta <- theta - alpha m / (sqrt(v) + epsilon): Keras's Adam's ops, in its order."""
+    assign_add(m, ops.multiply(ops.subtract(gradient, m), one_minus_beta_1))
+    assign_add(v, ops.multiply(ops.subtract(ops.square(gradient), v), one_minus_beta_2))
+    assign_sub(variable, ops.divide(ops.multiply(m, alpha), ops.add(ops.sqrt(v), epsilon)))
+
+
 @tf.function(autograph=False)
 def adam_update(variable, m, v, gradient, alpha, one_minus_beta_1, one_minus_beta_2, epsilon):
-    """`_update_with_alpha`'s ops on a dense gradient, as one TensorFlow function per variable
-    shape: the training step traces and optimises an update per distinct shape, not per variable
-    (291 in a 32-block NextItNet+), and runs the same ops on the same values."""
-    m.assign_add(tf.multiply(tf.subtract(gradient, m), one_minus_beta_1))
-    v.assign_add(tf.multiply(tf.subtract(tf.square(gradient), v), one_minus_beta_2))
-    variable.assign_sub(tf.divide(tf.multiply(m, alpha), tf.add(tf.sqrt(v), epsilon)))
+    """`_adam_step` on a dense gradient, as one TensorFlow function per variable shape: the
+    training step traces and optimises an update per distinct shape, not per variable (291 in a
+    32-block NextItNet+), and runs the same ops on the same values."""
+    _adam_step(
+        lambda ref, value: ref.assign_add(value), lambda ref, value: ref.assign_sub(value),
+        variable, m, v, gradient, alpha, one_minus_beta_1, one_minus_beta_2, epsilon,
+    )  # fmt: skip
