@@ -236,8 +236,7 @@ def main(argv):
             name, run_dir = pair.split("=", 1)
             names.append(name)
             models[name] = _prepare(name, run_dir, export_dir, load)
-        requests = models[names[0]][2]
-        base_config, _, _, num_items, inputs = models[names[0]]
+        base_config, _, requests, num_items, inputs = models[names[0]]
         backbone = base_config.model.backbone
         if FLAGS.peer_python and backbone not in PEER_NAMES:
             raise app.UsageError(f"--peer_python: RecBole has no twin of {backbone}")
@@ -253,8 +252,7 @@ def main(argv):
         peers += [time_peer()] if FLAGS.peer_python else []
 
     base = names[0]
-    config0 = models[base][0]
-    seq_len = config0.data.input_length
+    seq_len = base_config.data.input_length
 
     def ideal_flops(name):
         config = models[name][0]
@@ -276,7 +274,7 @@ def main(argv):
         f"{len(requests)} test users, t - 1 = {seq_len}, {num_items} items; {FLAGS.rounds} rounds, {len(singles)} single requests"
     )
     _print_speedups(names, blocks, ideal, pass_time, latencies, len(requests))
-    num_blocks = config0.model.num_blocks
+    num_blocks = base_config.model.num_blocks
     _print_reachable(names, blocks, ideal, pass_time, latencies, len(requests), num_blocks)
     if peers:
         _print_peer(base, backbone, peers, pass_time, latencies, len(requests))
