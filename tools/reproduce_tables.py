@@ -11,7 +11,8 @@ from the backbone run of the same seed (`--init_from`, no warm-up).
 Then it writes `<out_dir>/tables.md` (also printed): per table, each model's test MRR@5, MRR@20,
 HR@5, HR@20 and NDCG@20 as the mean ± standard deviation over the seeds; the served speedup of
 every SkipRec model against its backbone, measured (never from FLOPs) on their SavedModels loaded
-as TF Serving loads them, timed alternately at batch 256 on the test split, per seed; and each
+as TF Serving loads them, timed alternately at batch 256 on the test split, per seed, as soon as
+the run has trained, and kept in it (`served_speedup.json`); and each
 model's paired comparison with the backbone (relative MRR@5 and HR@20, bootstrap 95% CIs over the
 test sequences). Table 2 also holds MostPop and the Markov chain. `<out_dir>/block_utilisation.png`
 is Figure 4: the utilisation of every block by each SkipRec model, averaged over the seeds.
@@ -19,11 +20,16 @@ is Figure 4: the utilisation of every block by each SkipRec model, averaged over
 Example (ML-1M, t = 20, three seeds, Tables 2 and 3, reusing the ML-1M issue's backbones):
   nohup python tools/reproduce_tables.py --data=ml1m --tables=2,3 --out_dir=runs/tables_ml1m \
       --reuse="NextItNet+=runs/ml1m_depth_nextitnet/num_blocks=32_seed{seed}" > tables.log 2>&1 &
+So the tables can be made again from a grid's small files alone (config, metrics, test ranks,
+block usage, speedups; no checkpoints), copied anywhere as a whole: pass their directory as
+--out_dir. Two invocations may share an out_dir (one per core) if their rows are disjoint but for
+finished backbones.
 The tiny preset (`--preset=tiny`: synthetic data, one seed, one epoch, three models) is what the
 tests run.
 """
 
 import dataclasses
+import hashlib
 import json
 import os
 import platform
@@ -43,6 +49,7 @@ from absl import app, flags
 from skiprec_tf import config_flags
 from skiprec_tf.errors import ConfigError
 from skiprec_tf.evaluation.tables import TableRow, format_table, mean_utilisation
+from skiprec_tf.serving.timing import time_alternating
 from skiprec_tf.training.run_dir import RunDir
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -196,7 +203,7 @@ def check_settings(run: RunDir, arguments: list, row: str) -> None:
     changed = [
         change for change in expected.changed_flags(saved) if not change.startswith("--init_from")
     ]
-    if _real(saved.policy.init_from) != _real(expected.policy.init_from):
+    if not _same_backbone(saved, expected.policy.init_from, run.path):
         changed.append(f"--init_from: {expected.policy.init_from} -> {saved.policy.init_from}")
     if changed:
         raise ConfigError(
@@ -210,14 +217,23 @@ def _real(path: str) -> str:
     return os.path.realpath(path) if path else ""
 
 
-def train_grid(grid: Grid) -> dict:
-    """Trains (or resumes) every missing run, in order; returns the seconds each run trained
-    here (also kept in `<out_dir>/wall_times.json`)."""
+def _same_backbone(saved, init_from: str, run_path: str) -> bool:
+    """Whether the run `saved` started from the run `init_from`: the same directory, or the one
+    beside it that it started from when the grid was elsewhere (a grid's directory moved or
+    copied as a whole, its committed run files, say)."""
+    if _real(saved.policy.init_from) == _real(init_from):
+        return True
+    return bool(init_from and saved.policy.init_from and saved.run_dir) and os.path.relpath(
+        saved.policy.init_from, saved.run_dir
+    ) == os.path.relpath(init_from, run_path)
+
+
+def train_grid(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
+    """Trains (or resumes) every missing run, in order, and times each SkipRec run against its
+    backbone as soon as it has trained (so that a grid stopped later keeps the speedups of its
+    finished runs); returns the seconds each run of the out_dir trained, over all invocations
+    (kept in `<out_dir>/wall_times.json`)."""
     times_file = os.path.join(grid.out_dir, "wall_times.json")
-    wall_times = {}
-    if os.path.exists(times_file):
-        with open(times_file) as file:
-            wall_times = json.load(file)
     runs = grid.ordered()
     for index, (row, seed) in enumerate(runs, 1):
         run, arguments = RunDir(grid.path(row, seed)), grid.arguments(row, seed)
@@ -233,32 +249,74 @@ def train_grid(grid: Grid) -> dict:
         print(f"== [{index}/{len(runs)}] {row}, seed {seed}: {' '.join(command[1:])}", flush=True)
         start = time.time()
         subprocess.run(command, check=True, cwd=REPO)
-        key = f"{row} seed {seed}"
-        wall_times[key] = wall_times.get(key, 0.0) + time.time() - start
-        with open(times_file, "w") as file:
-            json.dump(wall_times, file, indent=1)
-    return wall_times
+        add_wall_time(times_file, f"{row} seed {seed}", time.time() - start)
+        backbone = RunDir(grid.path(SPECS[row].backbone, seed))
+        if row in timed_rows(grid) and os.path.exists(backbone.metrics_file):
+            measure_speedups(grid, [(row, seed)], rounds, inter_op_threads)
+    return read_wall_times(times_file)
 
 
-def served_speedups(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
-    """`{(row, seed): speedup}` of every SkipRec row against its backbone of the same seed: the
-    backbone's median time to serve the test split at batch 256 over the row's, both exports
-    loaded in sessions as TF Serving loads them (`inter_op_threads`, as tools/budget_curve.py)
-    and timed alternately."""
+def read_wall_times(path: str) -> dict:
+    if not os.path.exists(path):
+        return {}
+    with open(path) as file:
+        return json.load(file)
+
+
+def add_wall_time(path: str, key: str, seconds: float) -> None:
+    """Adds `seconds` to `key` in the wall times file, read again just before (another
+    invocation over other rows of the same out_dir, on the other core, may have added its own)."""
+    wall_times = read_wall_times(path)
+    wall_times[key] = wall_times.get(key, 0.0) + seconds
+    tmp = f"{path}.{os.getpid()}.tmp"
+    with open(tmp, "w") as file:
+        json.dump(wall_times, file, indent=1)
+    os.replace(tmp, path)
+
+
+def timed_rows(grid: Grid) -> list:
+    """The rows whose served speedup is measured: SkipRec's (the random policy is an ablation and
+    is not exported, nor timed)."""
+    return [row for row in grid.rows if SPECS[row].skiprec and SPECS[row].kind != "random"]
+
+
+def _digest(path: str) -> str:
+    with open(path, "rb") as file:
+        return hashlib.sha256(file.read()).hexdigest()
+
+
+def saved_speedup(grid: Grid, row: str, seed: str) -> float | None:
+    """The speedup kept in the run of `row` and `seed`, if it was measured against the same
+    finished runs (neither's metrics.json changed since), else None."""
+    run, backbone = RunDir(grid.path(row, seed)), RunDir(grid.path(SPECS[row].backbone, seed))
+    record = run.read_served_speedup()
+    if record is None or not os.path.exists(backbone.metrics_file):
+        return None
+    if (record["metrics"], record["backbone_metrics"]) != (
+        _digest(run.metrics_file),
+        _digest(backbone.metrics_file),
+    ):
+        return None
+    return record["speedup"]
+
+
+def measure_speedups(grid: Grid, pairs: list, rounds: int, inter_op_threads: int) -> None:
+    """Measures the served speedup of every `(row, seed)` of `pairs` against its backbone of the
+    same seed: the backbone's median time to serve the test split at batch 256 over the row's,
+    both exports loaded in sessions as TF Serving loads them (`inter_op_threads`, as
+    tools/budget_curve.py) and timed alternately. Each is kept in the row's run
+    (`served_speedup.json`), so that the tables are made again without the checkpoints (from a
+    grid's committed run files, say)."""
     from skiprec_tf.data.sources import load_data
     from skiprec_tf.serving.export import RecommenderServing, export_saved_model
     from skiprec_tf.serving.session import SessionServable, serving_threads
-    from skiprec_tf.serving.timing import time_alternating
 
-    # The random policy is an ablation and is not exported (nor timed).
-    skiprec = [row for row in grid.rows if SPECS[row].skiprec and SPECS[row].kind != "random"]
-    speedups = {}
     session_config = serving_threads(inter_op_threads)
-    for seed in grid.seeds if skiprec else []:
-        backbones = {SPECS[row].backbone for row in skiprec}
+    for seed in dict.fromkeys(seed for _, seed in pairs):
+        rows = [row for row, row_seed in pairs if row_seed == seed]
         serves, requests = {}, None
         with tempfile.TemporaryDirectory() as export_dir:
-            for row in [*sorted(backbones), *skiprec]:
+            for row in [*sorted({SPECS[row].backbone for row in rows}), *rows]:
                 config, model, item_ids = RunDir(grid.path(row, seed)).load_model()
                 serving = RecommenderServing(model, item_ids, config.data.input_length)
                 path = export_saved_model(serving, export_dir, slug(row))
@@ -270,10 +328,30 @@ def served_speedups(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
             for serve in serves.values():
                 serve(batches[0])  # warm-up
             seconds, _ = time_alternating(serves, batches, [], rounds)
-        for row in skiprec:
-            speedups[(row, seed)] = seconds[SPECS[row].backbone] / seconds[row]
         print(f"seed {seed}: seconds per pass at batch 256: {seconds}", flush=True)
-    return speedups
+        for row in rows:
+            run, backbone = (
+                RunDir(grid.path(row, seed)),
+                RunDir(grid.path(SPECS[row].backbone, seed)),
+            )
+            run.write_served_speedup({
+                "speedup": seconds[SPECS[row].backbone] / seconds[row],
+                "seconds_per_pass": {"backbone": seconds[SPECS[row].backbone], "model": seconds[row]},
+                "batch_size": 256, "test_sequences": len(requests), "rounds": rounds,
+                "inter_op_threads": inter_op_threads, "machine": machine(),
+                "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
+                "backbone": os.path.relpath(backbone.path, run.path),
+                "metrics": _digest(run.metrics_file), "backbone_metrics": _digest(backbone.metrics_file),
+            })  # fmt: skip
+
+
+def served_speedups(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
+    """`{(row, seed): speedup}` of every timed row: kept in its run, or measured now."""
+    pairs = [(row, seed) for seed in grid.seeds for row in timed_rows(grid)]
+    missing = [pair for pair in pairs if saved_speedup(grid, *pair) is None]
+    if missing:
+        measure_speedups(grid, missing, rounds, inter_op_threads)
+    return {pair: saved_speedup(grid, *pair) for pair in pairs}
 
 
 def table_rows(grid: Grid, table: int, speedups: dict) -> list[TableRow]:
@@ -344,7 +422,7 @@ def main(argv):
     try:
         grid = Grid(FLAGS.data, FLAGS.scale, rows, FLAGS.seeds, os.path.abspath(FLAGS.out_dir),
                     FLAGS.extra.split(), FLAGS.reuse)  # fmt: skip
-        wall_times = train_grid(grid)
+        wall_times = train_grid(grid, FLAGS.rounds, FLAGS.inter_op_threads)
         speedups = served_speedups(grid, FLAGS.rounds, FLAGS.inter_op_threads)
         sections = [
             format_table(TITLES[t], table_rows(grid, t, speedups),
@@ -364,7 +442,8 @@ def main(argv):
             "this tool trained in its out_dir, over all its invocations: "
             f"{sum(wall_times.values()) / 3600:.2f} h (runs passed by --reuse not counted). "
             "Cells: test metrics, mean ± standard deviation over the seeds; Speedup: served at "
-            "batch 256 against the backbone, measured per seed."
+            "batch 256 against the backbone, measured per seed (once, when the run had trained; "
+            "kept in its served_speedup.json)."
         ),
     ]
     if draw_utilisation(grid, figure):

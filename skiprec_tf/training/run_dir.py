@@ -39,6 +39,8 @@ class RunDir:
     history.csv      one line per epoch
     metrics.json     the test metrics of the best epoch, baselines, data set sizes
     block_usage.csv  SkipRec: the utilisation of every block (and block_usage.png)
+    served_speedup.json  SkipRec, tools/reproduce_tables.py: its served speedup against its
+                     backbone, measured once, so that the tables need no checkpoint again
     tensorboard/     TensorBoard's event files
     checkpoints/last model, optimizer, epoch and best score after every epoch (resume)
     checkpoints/best the model of the best validation epoch
@@ -60,6 +62,7 @@ class RunDir:
     test_ranks_file = property(lambda self: self._file("test_ranks.npz"))
     block_usage_csv = property(lambda self: self._file("block_usage.csv"))
     block_usage_png = property(lambda self: self._file("block_usage.png"))
+    served_speedup_file = property(lambda self: self._file("served_speedup.json"))
     tensorboard_dir = property(lambda self: self._file("tensorboard"))
     last_checkpoints = property(lambda self: self._file("checkpoints", "last"))
     best_checkpoints = property(lambda self: self._file("checkpoints", "best"))
@@ -149,6 +152,16 @@ class RunDir:
         with open(self.metrics_file) as f:
             return json.load(f)
 
+    def write_served_speedup(self, record: dict) -> None:
+        _write_text(self.served_speedup_file, json.dumps(record, indent=2))
+
+    def read_served_speedup(self) -> dict | None:
+        """The record `write_served_speedup` wrote, or None."""
+        if not os.path.isfile(self.served_speedup_file):
+            return None
+        with open(self.served_speedup_file) as f:
+            return json.load(f)
+
     def write_test_ranks(self, ranks: dict, test_sequences: np.ndarray) -> None:
         """`{name: ranks [n]}` of the test targets, with a fingerprint of the test split."""
         with _atomic(self.test_ranks_file, ".tmp.npz") as tmp:
@@ -229,4 +242,5 @@ _RUN_FILES = (
     "test_ranks.npz",
     "block_usage.csv",
     "block_usage.png",
+    "served_speedup.json",
 )

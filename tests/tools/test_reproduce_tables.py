@@ -1,8 +1,10 @@
 """tools/reproduce_tables.py --preset=tiny: the runs trained, every number of the table taken from
 them, the grid reused when run again, and a run of other settings refused."""
 
+import dataclasses
 import json
 import re
+import shutil
 import sys
 
 import numpy as np
@@ -49,10 +51,26 @@ def test_the_tiny_preset_tables_come_from_its_runs(tmp_path):
     assert cells["NextItNet+"][6] == "1.00×" and cells["GRU4Rec"][6] == "–"
     assert (out / "block_utilisation.png").read_bytes()[:4] == b"\x89PNG"
 
+    # The speedup is kept in the run, measured once.
+    record = RunDir(str(out / "rl_w_pre_seed0")).read_served_speedup()
+    assert record["speedup"] == pytest.approx(seconds["NextItNet+"] / seconds["RL w/ pre"])
+    assert record["backbone"] == "../nextitnet_plus_seed0"
+
     # Run again: nothing is trained, the same figures come back.
     again = run_tool("reproduce_tables.py", "--preset=tiny", f"--out_dir={out}", timeout=900)
     assert again.returncode == 0 and "== [" not in again.stdout
     assert np.all([_cells(again.stdout)[m][:6] == cells[m][:6] for m in cells])
+
+    # The grid's small files alone, elsewhere (as committed): the same table, speedups included,
+    # with neither training nor timing.
+    moved = tmp_path / "committed"
+    shutil.copytree(out, moved, ignore=shutil.ignore_patterns("checkpoints", "tensorboard"))
+    shutil.rmtree(out)
+    from_files = run_tool("reproduce_tables.py", "--preset=tiny", f"--out_dir={moved}")
+    assert from_files.returncode == 0, from_files.stderr[-3000:]
+    assert "== [" not in from_files.stdout and "seconds per pass" not in from_files.stdout
+    assert _cells(from_files.stdout) == cells
+    out = moved
 
     # Other settings over the same out_dir: refused, naming the run and the flag.
     other = run_tool(
@@ -91,6 +109,41 @@ def test_a_run_of_other_settings_or_another_backbone_is_refused(tmp_path):
     run.write_config(tool.expected_config([*arguments, "--embedding_dim=16"]))
     with pytest.raises(ConfigError, match="--embedding_dim: 64 -> 16"):
         tool.check_settings(run, arguments, "RL w/ pre")
+
+
+def test_a_grid_moved_as_a_whole_keeps_its_w_pre_runs(tmp_path):
+    """A w/ pre run whose grid was moved (its committed run files copied elsewhere) still starts
+    from the backbone beside it; from another run it is refused."""
+    tool = _tool()
+    grid = tool.Grid("synthetic", "cpu", ["NextItNet+", "RL w/ pre"], ["0"], str(tmp_path), [], [])
+    run, arguments = RunDir(grid.path("RL w/ pre", "0")), grid.arguments("RL w/ pre", "0")
+    trained = tool.expected_config(
+        [a for a in arguments if not a.startswith("--init_from")]
+        + ["--init_from=/elsewhere/grid/nextitnet_plus_seed0"]
+    )
+    run.write_config(dataclasses.replace(trained, run_dir="/elsewhere/grid/rl_w_pre_seed0"))
+    tool.check_settings(run, arguments, "RL w/ pre")
+    run.write_config(dataclasses.replace(trained, run_dir="/elsewhere/other/rl_w_pre_seed0"))
+    with pytest.raises(ConfigError, match="--init_from"):
+        tool.check_settings(run, arguments, "RL w/ pre")
+
+
+def test_a_kept_speedup_is_read_only_while_both_runs_are_unchanged(tmp_path):
+    tool = _tool()
+    grid = tool.Grid("synthetic", "cpu", ["NextItNet+", "RL w/ pre"], ["0"], str(tmp_path), [], [])
+    run, backbone = RunDir(grid.path("RL w/ pre", "0")), RunDir(grid.path("NextItNet+", "0"))
+    assert tool.timed_rows(grid) == ["RL w/ pre"]
+    for each, score in ((run, 0.1), (backbone, 0.2)):
+        each.write_metrics({"test": {"mrr_at_5": score}})
+    assert tool.saved_speedup(grid, "RL w/ pre", "0") is None  # not measured
+    run.write_served_speedup({
+        "speedup": 2.5,
+        "metrics": tool._digest(run.metrics_file),
+        "backbone_metrics": tool._digest(backbone.metrics_file),
+    })  # fmt: skip
+    assert tool.saved_speedup(grid, "RL w/ pre", "0") == 2.5
+    backbone.write_metrics({"test": {"mrr_at_5": 0.3}})  # the backbone trained again
+    assert tool.saved_speedup(grid, "RL w/ pre", "0") is None
 
 
 def test_a_data_set_without_a_rows_flagfile_is_named():
