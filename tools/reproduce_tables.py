@@ -17,13 +17,14 @@ model's paired comparison with the backbone (relative MRR@5 and HR@20, bootstrap
 test sequences). Table 2 also holds MostPop and the Markov chain. `<out_dir>/block_utilisation.png`
 is Figure 4: the utilisation of every block by each SkipRec model, averaged over the seeds.
 
+The tables are made again from a grid's small files alone (config, metrics, test ranks, block
+usage, speedups; no checkpoints), copied anywhere as a whole: pass their directory as --out_dir.
+Two invocations may share an out_dir (one per core) if their rows are disjoint but for finished
+backbones.
+
 Example (ML-1M, t = 20, three seeds, Tables 2 and 3, reusing the ML-1M issue's backbones):
   nohup python tools/reproduce_tables.py --data=ml1m --tables=2,3 --out_dir=runs/tables_ml1m \
       --reuse="NextItNet+=runs/ml1m_depth_nextitnet/num_blocks=32_seed{seed}" > tables.log 2>&1 &
-So the tables can be made again from a grid's small files alone (config, metrics, test ranks,
-block usage, speedups; no checkpoints), copied anywhere as a whole: pass their directory as
---out_dir. Two invocations may share an out_dir (one per core) if their rows are disjoint but for
-finished backbones.
 The tiny preset (`--preset=tiny`: synthetic data, one seed, one epoch, three models) is what the
 tests run.
 """
@@ -243,6 +244,14 @@ def train_grid(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
             continue
         if row in grid.reuse:
             raise ConfigError(f"--reuse: {run.path} ({row}, seed {seed}) has not finished")
+        pre = SPECS[row].pre and RunDir(grid.path(SPECS[row].pre, seed))
+        if pre and pre.model_checkpoint() is None:
+            raise ConfigError(
+                f"{run.path} ({row}) starts from {pre.path}, which has no checkpoint (a grid "
+                "restored from its small files): move that run aside and run again to train it "
+                "anew (the speedups kept against it stay valid only if its metrics.json comes "
+                "out the same)"
+            )
         command = [sys.executable, "-m", "skiprec_tf.main", *arguments, f"--run_dir={run.path}"]
         if run.holds_run() or run.has_config():
             command.append("--resume")

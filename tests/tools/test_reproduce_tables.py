@@ -146,6 +146,19 @@ def test_a_kept_speedup_is_read_only_while_both_runs_are_unchanged(tmp_path):
     assert tool.saved_speedup(grid, "RL w/ pre", "0") is None
 
 
+def test_a_w_pre_row_whose_backbone_has_no_checkpoint_is_named(tmp_path):
+    """A grid restored from its small files: the backbone has finished but cannot start a w/ pre
+    run; the tool says which and what to do, before training anything."""
+    tool = _tool()
+    grid = tool.Grid("synthetic", "cpu", ["NextItNet+", "RL w/ pre"], ["0"], str(tmp_path), [], [])
+    backbone = RunDir(grid.path("NextItNet+", "0"))
+    backbone.write_config(tool.expected_config(grid.arguments("NextItNet+", "0")))
+    backbone.write_metrics({"test": {"mrr_at_5": 0.1}})
+    with pytest.raises(ConfigError, match="nextitnet_plus_seed0, which has no checkpoint"):
+        tool.train_grid(grid, rounds=1, inter_op_threads=1)
+    assert not (tmp_path / "rl_w_pre_seed0").exists()
+
+
 def test_a_data_set_without_a_rows_flagfile_is_named():
     tool = _tool()
     with pytest.raises(ConfigError, match="synthetic_caser.cfg"):
