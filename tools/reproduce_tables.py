@@ -339,28 +339,28 @@ def measure_speedups(grid: Grid, pairs: list, rounds: int, inter_op_threads: int
             seconds, _ = time_alternating(serves, batches, [], rounds)
         print(f"seed {seed}: seconds per pass at batch 256: {seconds}", flush=True)
         for row in rows:
-            run, backbone = (
-                RunDir(grid.path(row, seed)),
-                RunDir(grid.path(SPECS[row].backbone, seed)),
-            )
+            backbone = SPECS[row].backbone
+            run, backbone_run = RunDir(grid.path(row, seed)), RunDir(grid.path(backbone, seed))
             run.write_served_speedup({
-                "speedup": seconds[SPECS[row].backbone] / seconds[row],
-                "seconds_per_pass": {"backbone": seconds[SPECS[row].backbone], "model": seconds[row]},
+                "speedup": seconds[backbone] / seconds[row],
+                "seconds_per_pass": {"backbone": seconds[backbone], "model": seconds[row]},
                 "batch_size": 256, "test_sequences": len(requests), "rounds": rounds,
                 "inter_op_threads": inter_op_threads, "machine": machine(),
                 "measured": time.strftime("%Y-%m-%d %H:%M:%S"),
-                "backbone": os.path.relpath(backbone.path, run.path),
-                "metrics": _digest(run.metrics_file), "backbone_metrics": _digest(backbone.metrics_file),
+                "backbone": os.path.relpath(backbone_run.path, run.path),
+                "metrics": _digest(run.metrics_file), "backbone_metrics": _digest(backbone_run.metrics_file),
             })  # fmt: skip
 
 
 def served_speedups(grid: Grid, rounds: int, inter_op_threads: int) -> dict:
     """`{(row, seed): speedup}` of every timed row: kept in its run, or measured now."""
     pairs = [(row, seed) for seed in grid.seeds for row in timed_rows(grid)]
-    missing = [pair for pair in pairs if saved_speedup(grid, *pair) is None]
+    speedups = {pair: saved_speedup(grid, *pair) for pair in pairs}
+    missing = [pair for pair, speedup in speedups.items() if speedup is None]
     if missing:
         measure_speedups(grid, missing, rounds, inter_op_threads)
-    return {pair: saved_speedup(grid, *pair) for pair in pairs}
+        speedups.update({pair: saved_speedup(grid, *pair) for pair in missing})
+    return speedups
 
 
 def table_rows(grid: Grid, table: int, speedups: dict) -> list[TableRow]:
