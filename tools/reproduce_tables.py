@@ -181,9 +181,11 @@ class Grid:
         return [*arguments, f"--seed={seed}"]
 
     def ordered(self):
-        """(row, seed) of every run, each after the run it starts from."""
+        """(row, seed) of every run, seed by seed, each after the run it starts from: a w/ pre
+        run trains (and is timed) while its backbone's checkpoint is surely here, and a grid
+        stopped early keeps whole seeds."""
         rows = sorted(self.rows, key=lambda row: SPECS[row].pre is not None)
-        return [(row, seed) for row in rows for seed in self.seeds]
+        return [(row, seed) for seed in self.seeds for row in rows]
 
 
 def _existing_flagfiles():

@@ -159,6 +159,16 @@ def test_a_w_pre_row_whose_backbone_has_no_checkpoint_is_named(tmp_path):
     assert not (tmp_path / "rl_w_pre_seed0").exists()
 
 
+def test_the_grid_trains_seed_by_seed_each_run_after_its_backbone():
+    tool = _tool()
+    rows = ["RL w/ pre", "NextItNet+", "GRU4Rec"]
+    grid = tool.Grid("synthetic", "cpu", rows, ["0", "1"], "/tmp/unused", [], [])
+    assert grid.ordered() == [
+        ("NextItNet+", "0"), ("GRU4Rec", "0"), ("RL w/ pre", "0"),
+        ("NextItNet+", "1"), ("GRU4Rec", "1"), ("RL w/ pre", "1"),
+    ]  # fmt: skip
+
+
 def test_a_data_set_without_a_rows_flagfile_is_named():
     tool = _tool()
     with pytest.raises(ConfigError, match="synthetic_caser.cfg"):
