@@ -181,10 +181,15 @@ class Grid:
         return [*arguments, f"--seed={seed}"]
 
     def ordered(self):
-        """(row, seed) of every run, seed by seed, each after the run it starts from: a w/ pre
-        run trains (and is timed) while its backbone's checkpoint is surely here, and a grid
-        stopped early keeps whole seeds."""
-        rows = sorted(self.rows, key=lambda row: SPECS[row].pre is not None)
+        """(row, seed) of every run, seed by seed; within a seed the backbones, then the SkipRec
+        runs (trained from them and timed against them while their checkpoints are surely
+        here), then the models that need neither. A grid stopped early keeps whole seeds."""
+        backbones = {SPECS[row].backbone for row in self.rows if SPECS[row].skiprec}
+
+        def stage(row):
+            return 0 if row in backbones else 1 if SPECS[row].skiprec else 2
+
+        rows = sorted(self.rows, key=stage)
         return [(row, seed) for seed in self.seeds for row in rows]
 
 

@@ -159,13 +159,14 @@ def test_a_w_pre_row_whose_backbone_has_no_checkpoint_is_named(tmp_path):
     assert not (tmp_path / "rl_w_pre_seed0").exists()
 
 
-def test_the_grid_trains_seed_by_seed_each_run_after_its_backbone():
+def test_the_grid_trains_seed_by_seed_the_backbone_then_its_skiprec_runs():
+    """What needs a backbone's checkpoint trains right after it; GRU4Rec, which needs none, last."""
     tool = _tool()
-    rows = ["RL w/ pre", "NextItNet+", "GRU4Rec"]
+    rows = ["GRU4Rec", "RL w/ pre", "NextItNet+"]
     grid = tool.Grid("synthetic", "cpu", rows, ["0", "1"], "/tmp/unused", [], [])
     assert grid.ordered() == [
-        ("NextItNet+", "0"), ("GRU4Rec", "0"), ("RL w/ pre", "0"),
-        ("NextItNet+", "1"), ("GRU4Rec", "1"), ("RL w/ pre", "1"),
+        ("NextItNet+", "0"), ("RL w/ pre", "0"), ("GRU4Rec", "0"),
+        ("NextItNet+", "1"), ("RL w/ pre", "1"), ("GRU4Rec", "1"),
     ]  # fmt: skip
 
 
