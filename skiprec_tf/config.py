@@ -327,6 +327,12 @@ class PolicyConfig:
     policy_samples: int = option(
         1, "Sampled policies per user and step in SkipRec-RL (the paper: 1).", at_least=1
     )
+    greedy_ce_weight: float = option(
+        0.0,
+        "SkipRec-RL: weight of the cross-entropy under the greedy policy (the sub-network that "
+        "is served and validated), added to the one under the sampled policy (not in the paper: "
+        "the backbone trains under the sampled policy only).",
+    )
     policy_learning_rate: float | None = option(
         None,
         "Learning rate of the policy's weights, stepped by an optimizer of their own (not in the "
@@ -356,6 +362,8 @@ class PolicyConfig:
         check_positive("--temperature", self.temperature)
         if self.policy_learning_rate is not None:
             check_positive("--policy_learning_rate", self.policy_learning_rate)
+        if self.greedy_ce_weight < 0:
+            raise ConfigError(f"--greedy_ce_weight must be >= 0, got {self.greedy_ce_weight}")
         if self.target_usage is not None and not 0.0 <= self.target_usage <= 1.0:
             raise ConfigError(f"--target_usage must be in [0, 1], got {self.target_usage}")
 
@@ -446,6 +454,11 @@ class RunConfig:
             )
         if self.policy.skip_in_training:
             self._check_skip_in_training()
+        if self.policy.greedy_ce_weight and self.model.model != "skiprec_rl":
+            raise ConfigError(
+                f"--greedy_ce_weight is SkipRec-RL's (its greedy pass), not "
+                f"--model={self.model.model}'s"
+            )
 
     def _check_skip_in_training(self) -> None:
         if self.model.model == "skiprec_gumbel":

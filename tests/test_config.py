@@ -8,7 +8,7 @@ from absl import flags
 from absl.testing import flagsaver
 
 from skiprec_tf import main
-from skiprec_tf.config import DataConfig, ModelConfig, RunConfig
+from skiprec_tf.config import DataConfig, ModelConfig, PolicyConfig, RunConfig
 from skiprec_tf.errors import ConfigError
 
 FLAGFILES = sorted(glob.glob(os.path.join(os.path.dirname(__file__), "..", "flags", "*.cfg")))
@@ -51,6 +51,13 @@ def test_paper_ml20_setting():
         (lambda: ModelConfig(block_dilations=(1, 0)), "--block_dilations"),
         (lambda: ModelConfig(model="nextitnet_plus", backbone="sasrec_plus"), "--backbone"),
         (lambda: ModelConfig(model="sasrec_plus", embedding_dim=10, num_heads=4), "--num_heads"),
+        (lambda: PolicyConfig(greedy_ce_weight=-1.0), "--greedy_ce_weight"),
+        (
+            lambda: RunConfig(
+                model=ModelConfig(model="skiprec_gumbel"), policy=PolicyConfig(greedy_ce_weight=1)
+            ),
+            "--greedy_ce_weight",
+        ),
     ],
 )
 def test_invalid_values_name_the_flag(make, flag):

@@ -95,6 +95,7 @@ def build_recommender(
         normalize_advantage=policy.normalize_advantage,
         entropy_weight=policy.entropy_weight,
         policy_samples=policy.policy_samples,
+        greedy_ce_weight=policy.greedy_ce_weight,
         name=name,
         **skiprec,
     )

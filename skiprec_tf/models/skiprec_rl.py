@@ -46,6 +46,9 @@ class SkipRecRL(SkipRec):
       entropy_weight: weight of the policy's entropy, subtracted from L_RL.
       policy_samples: sampled policies per user (each trains the backbone and the policy, against
         the one greedy baseline); the losses are their means.
+      greedy_ce_weight: weight of L_CE under the greedy policy A^ (the sub-network that is
+        served and validated), added to L_CE under A^s; 0, the paper, trains the backbone under
+        the sampled policy only.
       **kwargs: see `SkipRec`.
     """
 
@@ -60,6 +63,7 @@ class SkipRecRL(SkipRec):
         normalize_advantage=False,
         entropy_weight=0.0,
         policy_samples=1,
+        greedy_ce_weight=0.0,
         **kwargs,
     ):
         super().__init__(num_items, policy, **kwargs)
@@ -67,6 +71,8 @@ class SkipRecRL(SkipRec):
             raise ValueError(f"reward must be one of {REWARDS}, got {reward!r}")
         if policy_samples < 1:
             raise ValueError(f"policy_samples must be >= 1, got {policy_samples}")
+        if greedy_ce_weight < 0:
+            raise ValueError(f"greedy_ce_weight must be >= 0, got {greedy_ce_weight}")
         self.gamma = gamma
         self.beta = beta
         self.reward_top_k = reward_top_k
@@ -74,6 +80,7 @@ class SkipRecRL(SkipRec):
         self.normalize_advantage = normalize_advantage
         self.entropy_weight = entropy_weight
         self.policy_samples = policy_samples
+        self.greedy_ce_weight = greedy_ce_weight
         self.diagnostics = {
             name: keras.metrics.Mean(name=name)
             for name in ("advantage_nonzero", "policy_entropy", "blocks_std")
@@ -94,8 +101,9 @@ class SkipRecRL(SkipRec):
         return reward - self.usage_penalty(tf.reduce_mean(actions, axis=1))
 
     def losses(self, inputs, targets):
-        """L_CE under the sampled policies, L_RL (Eq. 9, with the entropy bonus), the advantage
-        `[samples * batch]` and the first sampled actions."""
+        """L_CE under the sampled policies (plus `greedy_ce_weight` times L_CE under the greedy
+        one), L_RL (Eq. 9, with the entropy bonus), the advantage `[samples * batch]` and the
+        first sampled actions."""
         last_targets = targets[:, -1]
         logits = self.policy(inputs, training=True)
         sampled = self.sampled_actions(logits, inputs)
@@ -103,8 +111,10 @@ class SkipRecRL(SkipRec):
         # The baseline: the greedy policy's reward; no gradient flows through it. It runs in
         # training mode as the sampled pass does, so that dropout lowers both rewards alike.
         greedy = tf.stop_gradient(self.greedy_actions(logits, inputs))
-        greedy_hidden = tf.stop_gradient(self.encode(inputs, training=True, actions=greedy))
-        greedy_reward = self.reward(greedy_hidden, greedy, last_targets)
+        greedy_hidden = self.encode(inputs, training=True, actions=greedy)
+        if not self.greedy_ce_weight:
+            greedy_hidden = tf.stop_gradient(greedy_hidden)
+        greedy_reward = self.reward(tf.stop_gradient(greedy_hidden), greedy, last_targets)
         ce_losses, rl_losses, advantages = [], [], []
         for sample in range(self.policy_samples):
             if sample:
@@ -129,7 +139,11 @@ class SkipRecRL(SkipRec):
             rl_loss -= self.entropy_weight * global_mean(entropy)
         advantage = tf.concat(advantages, axis=0)
         self._track_diagnostics(advantage, entropy, greedy)
-        return tf.add_n(ce_losses) / self.policy_samples, rl_loss, advantage, sampled
+        ce_loss = tf.add_n(ce_losses) / self.policy_samples
+        if self.greedy_ce_weight:
+            greedy_ce = self.next_item_loss(greedy_hidden, inputs, targets)
+            ce_loss += self.greedy_ce_weight * greedy_ce
+        return ce_loss, rl_loss, advantage, sampled
 
     def _track_diagnostics(self, advantage, entropy, greedy):
         blocks = tf.reduce_sum(greedy * self.controlled, axis=1)

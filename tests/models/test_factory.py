@@ -72,13 +72,17 @@ def test_the_configs_reach_the_model():
     model = ModelConfig(
         model="skiprec_rl", block_dilations=(1, 2), kernel_size=2, softmax="sampled", **BACKBONE
     )
-    policy = PolicyConfig(gamma=0.5, beta=2.0, reward_top_k=3, target_usage=0.4, usage_weight=3.0)
+    policy = PolicyConfig(
+        gamma=0.5, beta=2.0, reward_top_k=3, target_usage=0.4, usage_weight=3.0,
+        greedy_ce_weight=0.5,
+    )
     recommender = build_recommender(model, policy, 30, T)
     blocks = recommender.residual_blocks
     assert [b.dilation for b in blocks] == [1, 2, 1, 2] and blocks[0].kernel_size == 2
     assert (recommender.embedding_dim, recommender.softmax) == (8, "sampled")
     assert (recommender.gamma, recommender.beta, recommender.reward_top_k) == (0.5, 2.0, 3)
     assert (recommender.target_usage, recommender.usage_weight) == (0.4, 3.0)
+    assert recommender.greedy_ce_weight == 0.5
     gumbel = build_recommender(
         ModelConfig(model="skiprec_gumbel", **BACKBONE), PolicyConfig(temperature=2.5), 30, T
     )

@@ -114,6 +114,42 @@ def test_several_policy_samples_per_user():
     assert np.isfinite(float(model.train_step((inputs, targets))["loss"]))
 
 
+def test_the_greedy_cross_entropy_adds_its_weight_times_the_greedy_policys_loss():
+    model, (inputs, targets) = make_skiprec(SkipRecRL), make_batch()
+    seed_state = model.seed_generator.state.numpy()
+    greedy = model.greedy_actions(model.policy(inputs, training=True), inputs)
+    greedy_ce = float(
+        model.next_item_loss(model.encode(inputs, training=True, actions=greedy), inputs, targets)
+    )
+    ce_losses = []
+    for weight in (0.0, 0.5):
+        model.greedy_ce_weight = weight
+        model.seed_generator.state.assign(seed_state)  # the same sampled actions
+        ce_loss, _, _, _ = model.losses(inputs, targets)
+        ce_losses.append(float(ce_loss))
+    assert ce_losses[1] == pytest.approx(ce_losses[0] + 0.5 * greedy_ce, abs=1e-5)
+
+
+def test_only_the_greedy_cross_entropy_trains_the_blocks_that_only_the_greedy_policy_retains():
+    # Block 0 retained by the greedy policy of every user, never sampled (the sampled actions
+    # are set): its weights get a gradient from the greedy cross-entropy alone, not from the
+    # self-critical baseline, which stays without gradient.
+    model, (inputs, targets) = make_skiprec(SkipRecRL), make_batch()
+    model.policy.logits.kernel.assign(tf.zeros_like(model.policy.logits.kernel))
+    model.policy.logits.bias.assign(tf.tile([-1.0, 1.0], [N]))  # greedy: retain every block
+    never_sampled = tf.constant([[0.0] + [1.0] * (N - 1)] * 6)
+    model.sampled_actions = lambda logits, inputs: never_sampled
+    block = model.residual_blocks[0].trainable_variables
+    for weight in (0.0, 0.5):
+        model.greedy_ce_weight = weight
+        with tf.GradientTape() as tape:
+            ce_loss, rl_loss, _, _ = model.losses(inputs, targets)
+            loss = ce_loss + rl_loss
+        gradients = [g for g in tape.gradient(loss, block) if g is not None]
+        trained = any(float(tf.reduce_max(tf.abs(g))) > 0 for g in gradients)
+        assert trained == (weight > 0)
+
+
 def test_a_policy_optimizer_steps_the_policy_and_the_model_optimizer_the_rest():
     model, (inputs, targets) = make_skiprec(SkipRecRL), make_batch()
     model.compile(optimizer=keras.optimizers.Adam(0.1))
