@@ -108,8 +108,9 @@ class SkipRecRL(SkipRec):
         logits = self.policy(inputs, training=True)
         sampled = self.sampled_actions(logits, inputs)
         hidden = self.encode(inputs, training=True, actions=sampled)
-        # The baseline: the greedy policy's reward; no gradient flows through it. It runs in
-        # training mode as the sampled pass does, so that dropout lowers both rewards alike.
+        # The baseline: the greedy policy's reward; no gradient flows through it (its hidden
+        # states carry one only into the optional greedy L_CE). It runs in training mode as the
+        # sampled pass does, so that dropout lowers both rewards alike.
         greedy = tf.stop_gradient(self.greedy_actions(logits, inputs))
         greedy_hidden = self.encode(inputs, training=True, actions=greedy)
         if not self.greedy_ce_weight:

@@ -73,7 +73,11 @@ def test_the_configs_reach_the_model():
         model="skiprec_rl", block_dilations=(1, 2), kernel_size=2, softmax="sampled", **BACKBONE
     )
     policy = PolicyConfig(
-        gamma=0.5, beta=2.0, reward_top_k=3, target_usage=0.4, usage_weight=3.0,
+        gamma=0.5,
+        beta=2.0,
+        reward_top_k=3,
+        target_usage=0.4,
+        usage_weight=3.0,
         greedy_ce_weight=0.5,
     )
     recommender = build_recommender(model, policy, 30, T)
