@@ -93,15 +93,22 @@ def test_the_log_likelihood_reward_gives_a_signal_wherever_the_policies_differ()
     np.testing.assert_array_equal(advantage, np.zeros(32))
 
 
+def losses_at(model, name, weights, inputs, targets):
+    """`model.losses` with its attribute `name` set to each of `weights` in turn, each from the
+    same sampled actions."""
+    seed_state = model.seed_generator.state.numpy()
+    losses = []
+    for weight in weights:
+        setattr(model, name, weight)
+        model.seed_generator.state.assign(seed_state)
+        losses.append(model.losses(inputs, targets))
+    return losses
+
+
 def test_the_entropy_bonus_lowers_the_rl_loss_by_its_weight_times_the_entropy():
     model, (inputs, targets) = make_skiprec(SkipRecRL), make_batch()
-    seed_state = model.seed_generator.state.numpy()
-    rl_losses = []
-    for weight in (0.0, 0.3):
-        model.entropy_weight = weight
-        model.seed_generator.state.assign(seed_state)  # the same sampled actions
-        _, rl_loss, _, _ = model.losses(inputs, targets)
-        rl_losses.append(float(rl_loss))
+    losses = losses_at(model, "entropy_weight", (0.0, 0.3), inputs, targets)
+    rl_losses = [float(rl_loss) for _, rl_loss, _, _ in losses]
     entropy = float(tf.reduce_mean(policy_entropy(model.policy(inputs), model.controlled)))
     assert rl_losses[1] == pytest.approx(rl_losses[0] - 0.3 * entropy, abs=1e-5)
 
@@ -116,17 +123,12 @@ def test_several_policy_samples_per_user():
 
 def test_the_greedy_cross_entropy_adds_its_weight_times_the_greedy_policys_loss():
     model, (inputs, targets) = make_skiprec(SkipRecRL), make_batch()
-    seed_state = model.seed_generator.state.numpy()
     greedy = model.greedy_actions(model.policy(inputs, training=True), inputs)
     greedy_ce = float(
         model.next_item_loss(model.encode(inputs, training=True, actions=greedy), inputs, targets)
     )
-    ce_losses = []
-    for weight in (0.0, 0.5):
-        model.greedy_ce_weight = weight
-        model.seed_generator.state.assign(seed_state)  # the same sampled actions
-        ce_loss, _, _, _ = model.losses(inputs, targets)
-        ce_losses.append(float(ce_loss))
+    losses = losses_at(model, "greedy_ce_weight", (0.0, 0.5), inputs, targets)
+    ce_losses = [float(ce_loss) for ce_loss, _, _, _ in losses]
     assert ce_losses[1] == pytest.approx(ce_losses[0] + 0.5 * greedy_ce, abs=1e-5)
 
 
