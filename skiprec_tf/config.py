@@ -454,11 +454,17 @@ class RunConfig:
             )
         if self.policy.skip_in_training:
             self._check_skip_in_training()
-        if self.policy.greedy_ce_weight and self.model.model != "skiprec_rl":
-            raise ConfigError(
-                f"--greedy_ce_weight is SkipRec-RL's (its greedy pass), not "
-                f"--model={self.model.model}'s"
-            )
+        if self.policy.greedy_ce_weight:
+            self._check_rl_option("--greedy_ce_weight")
+            if self.policy.policy == "random":
+                raise ConfigError(
+                    "--greedy_ce_weight trains under the greedy policy, which the random policy "
+                    "does not have (it trains on L_CE under its samples alone)"
+                )
+
+    def _check_rl_option(self, flag: str) -> None:
+        if self.model.model != "skiprec_rl":
+            raise ConfigError(f"{flag} is SkipRec-RL's, not --model={self.model.model}'s")
 
     def _check_skip_in_training(self) -> None:
         if self.model.model == "skiprec_gumbel":
@@ -466,10 +472,7 @@ class RunConfig:
                 "--skip_in_training is SkipRec-RL's: the Gumbel straight-through gradient of a "
                 "skipped block's decision needs that block's output (Eq. 7)"
             )
-        if self.model.model != "skiprec_rl":
-            raise ConfigError(
-                f"--skip_in_training is SkipRec-RL's, not --model={self.model.model}'s"
-            )
+        self._check_rl_option("--skip_in_training")
         if self.train.jit_compile:
             raise ConfigError(
                 "--skip_in_training runs each block on the users known only at run time, which "

@@ -58,6 +58,13 @@ def test_paper_ml20_setting():
             ),
             "--greedy_ce_weight",
         ),
+        (
+            lambda: RunConfig(
+                model=ModelConfig(model="skiprec_rl"),
+                policy=PolicyConfig(policy="random", greedy_ce_weight=1),
+            ),
+            "--greedy_ce_weight",
+        ),
     ],
 )
 def test_invalid_values_name_the_flag(make, flag):

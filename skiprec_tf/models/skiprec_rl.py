@@ -113,8 +113,6 @@ class SkipRecRL(SkipRec):
         # sampled pass does, so that dropout lowers both rewards alike.
         greedy = tf.stop_gradient(self.greedy_actions(logits, inputs))
         greedy_hidden = self.encode(inputs, training=True, actions=greedy)
-        if not self.greedy_ce_weight:
-            greedy_hidden = tf.stop_gradient(greedy_hidden)
         greedy_reward = self.reward(tf.stop_gradient(greedy_hidden), greedy, last_targets)
         ce_losses, rl_losses, advantages = [], [], []
         for sample in range(self.policy_samples):
@@ -142,8 +140,7 @@ class SkipRecRL(SkipRec):
         self._track_diagnostics(advantage, entropy, greedy)
         ce_loss = tf.add_n(ce_losses) / self.policy_samples
         if self.greedy_ce_weight:
-            greedy_ce = self.next_item_loss(greedy_hidden, inputs, targets)
-            ce_loss += self.greedy_ce_weight * greedy_ce
+            ce_loss += self.greedy_ce_weight * self.next_item_loss(greedy_hidden, inputs, targets)
         return ce_loss, rl_loss, advantage, sampled
 
     def _track_diagnostics(self, advantage, entropy, greedy):
